@@ -1,0 +1,35 @@
+"""`python -m sandbox`: serve the Pendula and Segment stand-ins until interrupted."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import uvicorn
+
+from sandbox.app import create_app
+from sandbox.settings import SandboxSettings
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m sandbox", description=__doc__)
+    parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=8787, help="TCP port (default 8787)")
+    parser.add_argument(
+        "--db", type=Path, default=Path(".sandbox/sandbox.sqlite3"), help="SQLite state file"
+    )
+    parser.add_argument(
+        "--subscription-writes-per-minute",
+        type=int,
+        default=5,
+        help="Segment's limit on subscription writes; 0 lifts it (default 5, as documented)",
+    )
+    args = parser.parse_args(argv)
+    settings = SandboxSettings(
+        db_path=args.db, subscription_writes_per_minute=args.subscription_writes_per_minute
+    )
+    uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level="info")
+
+
+if __name__ == "__main__":
+    main()

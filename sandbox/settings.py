@@ -1,0 +1,22 @@
+"""Run-time settings of one sandbox process."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class SandboxSettings:
+    """What a sandbox process needs to know; every field has a default suited to tests."""
+
+    db_path: Path
+    """SQLite file holding all state, so data survives a restart."""
+    subscription_writes_per_minute: int = 5
+    """Segment's documented limit on subscription create/update/delete calls (0 lifts it)."""
+    pendula_flow_rate_per_second: int = 200
+    """Pendula's documented per-flow webhook rate (HE/articles/11315957805327)."""
+    delivery_retry_base_seconds: float = 0.2
+    """First back-off of Segment-side event delivery retries (kept short for tests)."""
+    delivery_max_attempts: int = 5
+    """How many times the Segment side tries to deliver one event to one mapping."""
