@@ -20,3 +20,9 @@ class SandboxSettings:
     """First back-off of Segment-side event delivery retries (kept short for tests)."""
     delivery_max_attempts: int = 5
     """How many times the Segment side tries to deliver one event to one mapping."""
+    delivery_timeout_seconds: float = 5.0
+    """How long the Segment side waits for one webhook response before counting a failure."""
+    delivery_workers: int = 4
+    """Threads delivering Segment events concurrently (Segment itself sends in parallel)."""
+    public_api_requests_per_minute: int = 600
+    """General Public API limit per workspace; Segment's real figure is undocumented (0 lifts it)."""
