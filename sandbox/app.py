@@ -8,6 +8,7 @@ from fastapi import FastAPI, Request, Response
 from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
 
 from sandbox import pendula, segment_api, tracking
+from sandbox.faults import FaultInjectionMiddleware
 from sandbox.settings import SandboxSettings
 from sandbox.store import Store
 
@@ -58,6 +59,8 @@ def create_app(settings: SandboxSettings) -> FastAPI:
         [REQUEST_LOG_SCHEMA, pendula.SCHEMA, segment_api.SCHEMA, tracking.SCHEMA],
     )
     app.add_middleware(RequestLogMiddleware)
+    # Added last so it is outermost: it must see uvicorn's own receive() to drop connections.
+    app.add_middleware(FaultInjectionMiddleware)
 
     @app.get("/_sandbox/requests")
     def request_log(since: int = 0) -> list[dict[str, object]]:

@@ -16,6 +16,8 @@ class SandboxSettings:
     """Segment's documented limit on subscription create/update/delete calls (0 lifts it)."""
     pendula_flow_rate_per_second: int = 200
     """Pendula's documented per-flow webhook rate (HE/articles/11315957805327)."""
+    token_deactivation_delay_seconds: float = 0.0
+    """How long a deactivated Pendula API token keeps working (Pendula: "up to 60 seconds")."""
     delivery_retry_base_seconds: float = 0.2
     """First back-off of Segment-side event delivery retries (kept short for tests)."""
     delivery_max_attempts: int = 5
