@@ -1,0 +1,493 @@
+"""`PendulaFlowToken`: the Authorization header value one Pendula webhook trigger accepts.
+
+Two modes (reference/pendula.md §1.2, §2):
+
+- ``provided`` (default): a token generated in Pendula's UI is passed in (as a secret); no
+  network call is made, the resource only validates it and builds the header.
+- ``managed``: the token is created through the Pendula token API (docs/pendula-token-api.md)
+  with a name and description, renamed in place, and deactivated on delete. Pendula shows a
+  token's text only in the create response, so it is kept in a secret output.
+
+Replacement rules (diff is local, no network): a new ``flow_url`` or ``mode`` replaces the
+resource (a new flow gets a fresh credential); a managed token found deactivated by a refresh
+is replaced too (a token someone deactivated may have leaked, so it is never reactivated).
+``scheme``, ``tenant_id``, ``token``, ``token_name`` and ``token_description`` update in place.
+The replacement is created before the old token is deactivated, so deliveries never stop.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import os
+import re
+import uuid
+import weakref
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, NotRequired, TypedDict
+from urllib.parse import urlsplit, urlunsplit
+
+import pulumi
+import pulumi.dynamic
+from pulumi.output import Unknown
+
+from components.pendula.client import PendulaClient, RetryPolicy, TokenInfo
+
+CONFIG_NAMESPACE = "segment-pendula"
+API_URL_KEY = "pendulaApiUrl"
+API_TOKEN_KEY = "pendulaApiToken"
+API_URL_ENV = "PENDULA_API_URL"
+API_TOKEN_ENV = "PENDULA_API_TOKEN"
+TIMEOUT_ENV = "PENDULA_API_TIMEOUT_SECONDS"
+"""Read timeout of each API call (seconds); tests shorten it to exercise timeouts quickly."""
+
+MODES = ("provided", "managed")
+SCHEMES = ("bearer", "basic")
+SECRET_OUTPUTS = ["authorization", "token"]
+FINGERPRINT_LENGTH = 12
+MAX_NAME_LENGTH = 100
+MAX_DESCRIPTION_LENGTH = 500
+
+_WEBHOOK_PATH = re.compile(
+    r"^/webhook/inbound/"
+    r"(?P<uuid>[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})$"
+)
+_LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
+# Header values must be visible ASCII (Segment rejects others; RFC 9110 token68 is narrower).
+_VISIBLE_ASCII = re.compile(r"^[\x21-\x7e]+$")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+# Fields whose change needs a new token; everything else is an in-place update.
+_REPLACING_FIELDS = ("flow_url", "mode")
+_INPUT_FIELDS = ("flow_url", "mode", "scheme", "tenant_id", "token", "token_name")
+_MANAGED_ONLY = ("token_name", "token_description")
+
+
+class PendulaTokenError(ValueError):
+    """A flow token cannot be built or managed; the message names the field, never a secret."""
+
+
+class PendulaFlowTokenArgs(TypedDict):
+    """Inputs of `PendulaFlowToken`."""
+
+    flow_url: pulumi.Input[str]
+    """The flow's webhook trigger POST URL, ``https://pendula.app/webhook/inbound/<uuid>``.
+    A new URL replaces the resource."""
+    mode: NotRequired[pulumi.Input[str]]
+    """``provided`` (default): ``token`` comes from Pendula's UI. ``managed``: created via the API.
+    A new mode replaces the resource."""
+    scheme: NotRequired[pulumi.Input[str]]
+    """``bearer`` (default): ``Bearer <token>``. ``basic``: ``Basic base64(<tenant_id>:<token>)``."""
+    token: NotRequired[pulumi.Input[str]]
+    """Provided mode only (required there): the Pendula API token. Made secret here."""
+    tenant_id: NotRequired[pulumi.Input[str]]
+    """Basic scheme: the Basic user name. Required in provided mode; in managed mode it
+    defaults to the token's tenant and, when given, must equal it."""
+    token_name: NotRequired[pulumi.Input[str]]
+    """Managed mode: the token's name in Pendula. Defaults to the resource name. Ignored in
+    provided mode."""
+    token_description: NotRequired[pulumi.Input[str]]
+    """Managed mode: the token's description in Pendula. Defaults to ``""``. Ignored in
+    provided mode."""
+
+
+@dataclass(frozen=True)
+class _Endpoint:
+    url: str
+    token: str
+
+
+# Credentials live beside the provider, never on it: anything on the provider object is
+# pickled into `__provider` and so into state (pulumi issue #8265).
+_ENDPOINTS: weakref.WeakKeyDictionary[PendulaFlowTokenProvider, _Endpoint | None] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+class PendulaFlowTokenProvider(pulumi.dynamic.ResourceProvider):
+    """Dynamic provider behind `PendulaFlowToken` (pickled by reference: keep it importable)."""
+
+    def configure(self, req: pulumi.dynamic.ConfigureRequest) -> None:
+        url = _config_value(req.config, API_URL_KEY)
+        token = _config_value(req.config, API_TOKEN_KEY)
+        _ENDPOINTS[self] = _Endpoint(url, token) if url and token else None
+
+    def check(
+        self, _olds: dict[str, Any], news: dict[str, Any]
+    ) -> pulumi.dynamic.CheckResult:
+        inputs, failures = _normalise(news)
+        if inputs.get("mode") == "managed" and self._endpoint() is None:
+            failures.append(
+                pulumi.dynamic.CheckFailure(
+                    "mode",
+                    f"'managed' needs the Pendula token API: set {CONFIG_NAMESPACE}:{API_URL_KEY}"
+                    f" and (as a secret) {CONFIG_NAMESPACE}:{API_TOKEN_KEY}",
+                )
+            )
+        return pulumi.dynamic.CheckResult(inputs, failures)
+
+    def diff(
+        self, _id: str, olds: dict[str, Any], news: dict[str, Any]
+    ) -> pulumi.dynamic.DiffResult:
+        managed = olds.get("mode") == "managed"
+        fields = [f for f in _INPUT_FIELDS if not (managed and f == "token")]
+        if managed or news.get("mode") == "managed":
+            fields.append("token_description")
+        changed = [f for f in fields if _differs(olds, news, f)]
+        replaces = [f for f in changed if f in _REPLACING_FIELDS]
+        if managed and olds.get("status") not in (None, "active"):
+            replaces.append("status")
+        return pulumi.dynamic.DiffResult(
+            changes=bool(changed or replaces),
+            replaces=replaces,
+            delete_before_replace=False,
+        )
+
+    def create(self, props: dict[str, Any]) -> pulumi.dynamic.CreateResult:
+        if props["mode"] != "managed":
+            return pulumi.dynamic.CreateResult(
+                f"provided-{_flow_id(props)}", _outputs(props)
+            )
+        name, description = props["token_name"], props.get("token_description", "")
+        with self._client() as api:
+            created = api.create_token(name, description)
+            wanted_tenant = props.get("tenant_id")
+            if wanted_tenant is not None and wanted_tenant != created.info.tenant_id:
+                # The header would be refused by Pendula; do not leave the token behind.
+                api.deactivate_token(created.info.id)
+                raise PendulaTokenError(
+                    f"tenant_id: '{wanted_tenant}' is not the tenant of the Pendula API "
+                    f"credential ('{created.info.tenant_id}'); leave tenant_id unset in managed mode"
+                )
+        outs = _outputs(props, token=created.token, info=created.info)
+        return pulumi.dynamic.CreateResult(created.info.id, outs)
+
+    def read(self, id_: str, props: dict[str, Any]) -> pulumi.dynamic.ReadResult:
+        if props.get("mode") != "managed":
+            return pulumi.dynamic.ReadResult(id_, props)
+        with self._client() as api:
+            info = api.get_token(id_)
+        if info is None:
+            return pulumi.dynamic.ReadResult(None, {})
+        # Name, description and status as Pendula has them: a rename or deactivation made
+        # out of band shows up as drift and the next update/replace corrects it.
+        return pulumi.dynamic.ReadResult(
+            id_, _outputs(props, token=props["token"], info=info)
+        )
+
+    def update(
+        self, id_: str, olds: dict[str, Any], news: dict[str, Any]
+    ) -> pulumi.dynamic.UpdateResult:
+        if news["mode"] != "managed":
+            return pulumi.dynamic.UpdateResult(_outputs(news))
+        info = _info_from_outputs(id_, olds)
+        name, description = news["token_name"], news.get("token_description", "")
+        if (name, description) != (
+            olds.get("token_name"),
+            olds.get("token_description", ""),
+        ):
+            with self._client() as api:
+                info = api.update_token(id_, name, description)
+        wanted_tenant = news.get("tenant_id")
+        if wanted_tenant is not None and wanted_tenant != info.tenant_id:
+            raise PendulaTokenError(
+                f"tenant_id: '{wanted_tenant}' is not the tenant of token {id_} "
+                f"('{info.tenant_id}'); leave tenant_id unset in managed mode"
+            )
+        return pulumi.dynamic.UpdateResult(
+            _outputs(news, token=olds["token"], info=info)
+        )
+
+    def delete(self, id_: str, props: dict[str, Any]) -> None:
+        if props.get("mode") != "managed":
+            return
+        # No wait for the up-to-60-s propagation; an unknown token (404) is already gone.
+        # Other failures raise so the token stays in state and a retry can deactivate it.
+        with self._client() as api:
+            api.deactivate_token(id_)
+
+    def _endpoint(self) -> _Endpoint | None:
+        url = os.environ.get(API_URL_ENV) or None
+        token = os.environ.get(API_TOKEN_ENV) or None
+        configured = _ENDPOINTS.get(self)
+        url = url or (configured.url if configured else None)
+        token = token or (configured.token if configured else None)
+        return _Endpoint(url, token) if url and token else None
+
+    def _client(self) -> PendulaClient:
+        endpoint = self._endpoint()
+        if endpoint is None:
+            raise PendulaTokenError(
+                f"mode: 'managed' needs {CONFIG_NAMESPACE}:{API_URL_KEY} and "
+                f"{CONFIG_NAMESPACE}:{API_TOKEN_KEY} (or {API_URL_ENV}/{API_TOKEN_ENV})"
+            )
+        timeout = float(os.environ.get(TIMEOUT_ENV) or RetryPolicy.read_timeout)
+        return PendulaClient(
+            endpoint.url, endpoint.token, RetryPolicy(read_timeout=timeout)
+        )
+
+
+class PendulaFlowToken(pulumi.dynamic.Resource, module="pendula", name="FlowToken"):
+    """The credential of one Pendula flow's webhook trigger, as an Authorization header value.
+
+    Type token ``pulumi-python:dynamic/pendula:FlowToken``. ``authorization`` is secret; use
+    ``fingerprint`` in reviews to see that a credential changed without seeing it.
+    """
+
+    authorization: pulumi.Output[str]
+    """Full Authorization header value (``Bearer …`` / ``Basic …``). Secret."""
+    fingerprint: pulumi.Output[str]
+    """First 12 hex digits of sha256(authorization): changes exactly when the header changes."""
+    scheme: pulumi.Output[str]
+    flow_url: pulumi.Output[str]
+    flow_id: pulumi.Output[str]
+    """The UUID in ``flow_url``."""
+    token_id: pulumi.Output[str | None]
+    """Managed mode: Pendula's token id. None in provided mode."""
+    status: pulumi.Output[str | None]
+    """Managed mode: ``active`` or ``inactive`` (as of the last create/update/refresh)."""
+
+    def __init__(
+        self,
+        resource_name: str,
+        args: PendulaFlowTokenArgs,
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        token = args.get("token")
+        props: dict[str, Any] = {
+            "flow_url": args["flow_url"],
+            "mode": args.get("mode", "provided"),
+            "scheme": args.get("scheme", "bearer"),
+            "token": None if token is None else pulumi.Output.secret(token),
+            "tenant_id": args.get("tenant_id"),
+            "token_name": args.get("token_name", resource_name),
+            "token_description": args.get("token_description"),
+            # Computed outputs must be present (as None) to become attributes.
+            "authorization": None,
+            "fingerprint": None,
+            "flow_id": None,
+            "token_id": None,
+            "status": None,
+        }
+        secret_opts = pulumi.ResourceOptions(
+            additional_secret_outputs=list(SECRET_OUTPUTS)
+        )
+        super().__init__(
+            PendulaFlowTokenProvider(),
+            resource_name,
+            props,
+            pulumi.ResourceOptions.merge(opts, secret_opts),
+        )
+        # additional_secret_outputs is applied by the engine only; this keeps the header
+        # secret in every program, mocks included.
+        self.authorization = pulumi.Output.secret(self.authorization)
+
+
+def authorization_header(scheme: str, token: str, tenant_id: str | None = None) -> str:
+    """The Authorization value Pendula accepts (pendula.md §1.2)."""
+    if scheme == "bearer":
+        return f"Bearer {token}"
+    if tenant_id is None:
+        raise PendulaTokenError(
+            "tenant_id: required with scheme 'basic' (the Basic user name)"
+        )
+    credentials = base64.b64encode(f"{tenant_id}:{token}".encode("ascii")).decode(
+        "ascii"
+    )
+    return f"Basic {credentials}"
+
+
+def fingerprint(authorization: str) -> str:
+    """A short, non-secret digest of a header value, so reviews show that it rotated."""
+    return hashlib.sha256(authorization.encode("ascii")).hexdigest()[
+        :FINGERPRINT_LENGTH
+    ]
+
+
+# -- pure helpers ---------------------------------------------------------------------------
+
+
+def _normalise(
+    news: Mapping[str, Any],
+) -> tuple[dict[str, Any], list[pulumi.dynamic.CheckFailure]]:
+    """Validated, normalised inputs (unknowns passed through) and one failure per bad field."""
+    failures: list[pulumi.dynamic.CheckFailure] = []
+
+    def fail(field: str, reason: str) -> None:
+        failures.append(pulumi.dynamic.CheckFailure(field, reason))
+
+    inputs: dict[str, Any] = {k: v for k, v in news.items() if v is not None}
+    for field, allowed in (("mode", MODES), ("scheme", SCHEMES)):
+        value = inputs.setdefault(field, allowed[0])
+        if isinstance(value, Unknown):
+            continue
+        if not isinstance(value, str) or value.strip().lower() not in allowed:
+            fail(field, f"{value!r} is not allowed (allowed: {', '.join(allowed)})")
+        else:
+            inputs[field] = value.strip().lower()
+    mode, scheme = inputs["mode"], inputs["scheme"]
+
+    url = inputs.get("flow_url")
+    if url is None:
+        fail("flow_url", "required: the flow's webhook trigger POST URL")
+    elif not isinstance(url, Unknown):
+        problem = _url_problem(url)
+        if problem:
+            fail("flow_url", problem)
+        else:
+            inputs["flow_url"] = _normalise_url(url)
+
+    token = inputs.get("token")
+    if mode == "managed":
+        if token is not None:
+            fail(
+                "token",
+                "not allowed with mode 'managed' (Pendula's API creates the token)",
+            )
+        inputs.setdefault("token_description", "")
+        for field, limit in (
+            ("token_name", MAX_NAME_LENGTH),
+            ("token_description", None),
+        ):
+            value = inputs.get(field)
+            if value is None and field == "token_name":
+                fail(field, "required with mode 'managed'")
+            elif isinstance(value, str):
+                problem = _text_problem(value, limit or MAX_DESCRIPTION_LENGTH, field)
+                if problem:
+                    fail(field, problem)
+    else:
+        for field in _MANAGED_ONLY:
+            inputs.pop(field, None)
+        if token is None:
+            fail(
+                "token",
+                "required with mode 'provided' (the API token from Pendula's UI)",
+            )
+        elif not isinstance(token, Unknown) and not _is_header_safe(token):
+            fail(
+                "token",
+                "must be non-empty visible ASCII without spaces (value not shown: it is secret)",
+            )
+
+    tenant = inputs.get("tenant_id")
+    if scheme == "bearer" and tenant is not None:
+        fail("tenant_id", f"{tenant!r} is only used with scheme 'basic'")
+    elif scheme == "basic" and tenant is None and mode == "provided":
+        fail(
+            "tenant_id",
+            "required with scheme 'basic' (the Basic user name, the tenant id)",
+        )
+    elif isinstance(tenant, str) and (not _is_header_safe(tenant) or ":" in tenant):
+        fail(
+            "tenant_id",
+            f"{tenant!r} must be non-empty visible ASCII without ':' or spaces",
+        )
+    return inputs, failures
+
+
+def _outputs(
+    inputs: Mapping[str, Any], token: str | None = None, info: TokenInfo | None = None
+) -> dict[str, Any]:
+    """Full outputs: the inputs plus everything computed (never partial: see DESIGN traps)."""
+    token = token if token is not None else inputs["token"]
+    outs = {k: v for k, v in inputs.items() if k != "__provider"}
+    if info is not None:
+        outs.update(
+            token_id=info.id,
+            status=info.status,
+            tenant_id=info.tenant_id
+            if inputs["scheme"] == "basic"
+            else inputs.get("tenant_id"),
+            token_name=info.name,
+            token_description=info.description,
+        )
+    else:
+        outs.update(token_id=None, status=None)
+    if not _is_header_safe(token):
+        raise PendulaTokenError(
+            "token: Pendula returned a token that is not visible ASCII"
+        )
+    header = authorization_header(outs["scheme"], token, outs.get("tenant_id"))
+    outs.update(
+        token=token,
+        authorization=header,
+        fingerprint=fingerprint(header),
+        flow_id=_flow_id(inputs),
+    )
+    return outs
+
+
+def _info_from_outputs(id_: str, outs: Mapping[str, Any]) -> TokenInfo:
+    return TokenInfo(
+        id=id_,
+        name=str(outs.get("token_name", "")),
+        description=str(outs.get("token_description", "")),
+        status=str(outs.get("status") or "active"),
+        tenant_id=str(outs.get("tenant_id") or ""),
+        created_at="",
+    )
+
+
+def _differs(olds: Mapping[str, Any], news: Mapping[str, Any], field: str) -> bool:
+    new = news.get(field)
+    if isinstance(new, Unknown):
+        return True
+    old = olds.get(field)
+    if field == "token_description":
+        return (old or "") != (new or "")
+    if field == "tenant_id" and olds.get("mode") == "managed" and new is None:
+        return False  # managed mode fills it from the token's tenant
+    return bool(old != new)
+
+
+def _url_problem(url: Any) -> str | None:
+    if not isinstance(url, str):
+        return f"{url!r} is not a string"
+    parts = urlsplit(url)
+    host = (parts.hostname or "").lower()
+    if not (
+        parts.scheme == "https" or (parts.scheme == "http" and host in _LOOPBACK_HOSTS)
+    ):
+        return (
+            f"'{url}' must be https (http only on 127.0.0.1/localhost, for the sandbox)"
+        )
+    if parts.query or parts.fragment or parts.username or parts.password:
+        return f"'{url}' must not carry a query, fragment or credentials"
+    if not _WEBHOOK_PATH.match(parts.path):
+        return f"'{url}' is not a Pendula webhook trigger URL (path /webhook/inbound/<uuid>)"
+    return None
+
+
+def _normalise_url(url: str) -> str:
+    parts = urlsplit(url)
+    return urlunsplit((parts.scheme.lower(), parts.netloc.lower(), parts.path, "", ""))
+
+
+def _flow_id(inputs: Mapping[str, Any]) -> str:
+    match = _WEBHOOK_PATH.match(urlsplit(inputs["flow_url"]).path)
+    if match is None:
+        raise PendulaTokenError(f"flow_url: '{inputs['flow_url']}' has no flow uuid")
+    return str(uuid.UUID(match["uuid"]))
+
+
+def _is_header_safe(value: Any) -> bool:
+    return isinstance(value, str) and bool(_VISIBLE_ASCII.match(value))
+
+
+def _text_problem(value: str, limit: int, field: str) -> str | None:
+    if field == "token_name" and not value.strip():
+        return "must not be empty"
+    if len(value) > limit:
+        return f"is {len(value)} characters long (at most {limit})"
+    if _CONTROL.search(value):
+        return f"{value!r} must not contain control characters"
+    return None
+
+
+def _config_value(config: pulumi.dynamic.Config, key: str) -> str | None:
+    # The engine sends dynamic providers the whole stack config, namespaced; accept the
+    # project's own namespace too, for programs that reuse the component under another name.
+    value = config.get(f"{CONFIG_NAMESPACE}:{key}") or config.get(key)
+    return str(value) if value else None
