@@ -1,0 +1,1 @@
+"""segment-pendula's policy pack: guard rails for Pendula-bound Segment webhook mappings."""
