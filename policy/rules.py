@@ -266,8 +266,8 @@ def _leaks(
             continue
         if any(needle in text for text in _strings(props[key]) for needle in needles):
             messages.append(
-                f"{what} appears in plain text in input {key!r}, which is not secret. "
-                f"Fix: keep the credential out of {key!r}; only secret inputs may hold it."
+                f'{what} appears in plain text in input "{key}", which is not secret. '
+                f'Fix: keep the credential out of "{key}"; only secret inputs may hold it.'
             )
     return messages
 
@@ -395,22 +395,24 @@ def check_pendula_url(
     if host in LOOPBACK_HOSTS:
         if not config.allow_loopback:
             return [
-                f"settings.url points at the loopback host {host!r} ({origin}); loopback URLs "
+                f"settings.url points at the loopback host {_show(host)} ({origin}); loopback URLs "
                 f"are allowed only for the local sandbox stack (policy config "
                 f"{CONFIG_ALLOW_LOOPBACK}: true). {fix}"
             ]
         if scheme not in ("http", "https"):
-            return [f"settings.url uses scheme {scheme!r} ({origin}); allowed: http, https. {fix}"]
+            return [
+                f"settings.url uses scheme {_show(scheme)} ({origin}); allowed: http, https. {fix}"
+            ]
         return []
     messages = []
     if scheme != "https":
         messages.append(
-            f"settings.url uses scheme {scheme!r} ({origin}); allowed: https only, since the "
+            f"settings.url uses scheme {_show(scheme)} ({origin}); allowed: https only, since the "
             f"request carries the Pendula token. {fix}"
         )
     if host not in config.allowed_hosts:
         messages.append(
-            f"settings.url host {host!r} ({origin}) is not an allowed Pendula host; allowed: "
+            f"settings.url host {_show(host)} ({origin}) is not an allowed Pendula host; allowed: "
             f"{allowed} (policy config {CONFIG_ALLOWED_HOSTS}). {fix}"
         )
     return messages
