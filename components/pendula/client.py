@@ -1,4 +1,4 @@
-"""HTTP client for the Pendula token API (our contract: `<root>/api/v1/tokens`), built on requests."""
+"""requests-based client for the Pendula token API (our contract, `<root>/api/v1/tokens`)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from types import TracebackType
 from typing import Any, Self
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 import requests
 from requests.adapters import HTTPAdapter
@@ -36,7 +36,7 @@ _CLOCK_SLACK_SECONDS = 2.0
 
 
 class PendulaApiError(Exception):
-    """A Pendula API call failed; the message names the call and the server's answer, never a token."""
+    """A Pendula API call failed: names the call and the server's answer, never a token."""
 
     def __init__(
         self,
@@ -120,9 +120,7 @@ class _CappedRetry(Retry):
 def build_retry(policy: RetryPolicy) -> Retry:
     """urllib3 Retry for the policy: 429/5xx and connection/read errors, every method."""
     # Retry.new() rebuilds through type(self)(**params); a per-policy subclass keeps the cap.
-    retry_class = type(
-        "PolicyRetry", (_CappedRetry,), {"retry_after_cap": policy.retry_after_max}
-    )
+    retry_class = type("PolicyRetry", (_CappedRetry,), {"retry_after_cap": policy.retry_after_max})
     tries = policy.attempts - 1
     return retry_class(  # type: ignore[no-any-return]
         total=tries,
@@ -151,10 +149,9 @@ class PendulaClient:
     provider is pickled, so it must not hold a session.
     """
 
-    def __init__(
-        self, base_url: str, admin_token: str, policy: RetryPolicy | None = None
-    ) -> None:
+    def __init__(self, base_url: str, admin_token: str, policy: RetryPolicy | None = None) -> None:
         self._base_url = base_url.rstrip("/")
+        self._base_path = urlsplit(self._base_url).path
         self.policy = policy or RetryPolicy()
         self._session = requests.Session()
         adapter = HTTPAdapter(max_retries=build_retry(self.policy))
@@ -262,9 +259,7 @@ class PendulaClient:
     def update_token(self, token_id: str, name: str, description: str) -> TokenInfo:
         """Rename and re-describe a token in place (the only editable fields)."""
         path = f"/tokens/{_segment(token_id)}"
-        response = self._send(
-            "PATCH", path, json={"name": name, "description": description}
-        )
+        response = self._send("PATCH", path, json={"name": name, "description": description})
         return TokenInfo.from_json(self._expect(response, "PATCH", path, 200))
 
     def deactivate_token(self, token_id: str) -> TokenInfo | None:
@@ -342,22 +337,18 @@ class PendulaClient:
             # Our own words: nothing of the request (headers, body) can reach the message.
             raise PendulaApiError(
                 method,
-                path,
+                self._base_path + path,
                 None,
                 f"{_describe(exc)} (gave up after {self.policy.attempts} tries)",
             ) from None
 
-    @staticmethod
-    def _expect(
-        response: requests.Response, method: str, path: str, status: int
-    ) -> Any:
+    def _expect(self, response: requests.Response, method: str, path: str, status: int) -> Any:
+        path = self._base_path + path
         if response.status_code == status:
             try:
                 return response.json()
             except ValueError:
-                raise PendulaApiError(
-                    method, path, status, "response is not JSON"
-                ) from None
+                raise PendulaApiError(method, path, status, "response is not JSON") from None
         code: str | None = None
         message = response.reason or "unexpected status"
         try:

@@ -36,9 +36,9 @@ from components.pendula.client import PendulaClient, RetryPolicy, TokenInfo
 
 CONFIG_NAMESPACE = "segment-pendula"
 API_URL_KEY = "pendulaApiUrl"
-API_TOKEN_KEY = "pendulaApiToken"
+API_TOKEN_KEY = "pendulaApiToken"  # noqa: S105 (a config key name)
 API_URL_ENV = "PENDULA_API_URL"
-API_TOKEN_ENV = "PENDULA_API_TOKEN"
+API_TOKEN_ENV = "PENDULA_API_TOKEN"  # noqa: S105 (a variable name)
 TIMEOUT_ENV = "PENDULA_API_TIMEOUT_SECONDS"
 """Read timeout of each API call (seconds); tests shorten it to exercise timeouts quickly."""
 
@@ -78,7 +78,8 @@ class PendulaFlowTokenArgs(TypedDict):
     """``provided`` (default): ``token`` comes from Pendula's UI. ``managed``: created via the API.
     A new mode replaces the resource."""
     scheme: NotRequired[pulumi.Input[str]]
-    """``bearer`` (default): ``Bearer <token>``. ``basic``: ``Basic base64(<tenant_id>:<token>)``."""
+    """``bearer`` (default): ``Bearer <token>``; ``basic``: ``Basic base64(<tenant_id>:<token>)``.
+    Updates in place."""
     token: NotRequired[pulumi.Input[str]]
     """Provided mode only (required there): the Pendula API token. Made secret here."""
     tenant_id: NotRequired[pulumi.Input[str]]
@@ -113,9 +114,7 @@ class PendulaFlowTokenProvider(pulumi.dynamic.ResourceProvider):
         token = _config_value(req.config, API_TOKEN_KEY)
         _ENDPOINTS[self] = _Endpoint(url, token) if url and token else None
 
-    def check(
-        self, _olds: dict[str, Any], news: dict[str, Any]
-    ) -> pulumi.dynamic.CheckResult:
+    def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> pulumi.dynamic.CheckResult:
         inputs, failures = _normalise(news)
         if inputs.get("mode") == "managed" and self._endpoint() is None:
             failures.append(
@@ -146,9 +145,7 @@ class PendulaFlowTokenProvider(pulumi.dynamic.ResourceProvider):
 
     def create(self, props: dict[str, Any]) -> pulumi.dynamic.CreateResult:
         if props["mode"] != "managed":
-            return pulumi.dynamic.CreateResult(
-                f"provided-{_flow_id(props)}", _outputs(props)
-            )
+            return pulumi.dynamic.CreateResult(f"provided-{_flow_id(props)}", _outputs(props))
         name, description = props["token_name"], props.get("token_description", "")
         with self._client() as api:
             created = api.create_token(name, description)
@@ -157,8 +154,9 @@ class PendulaFlowTokenProvider(pulumi.dynamic.ResourceProvider):
                 # The header would be refused by Pendula; do not leave the token behind.
                 api.deactivate_token(created.info.id)
                 raise PendulaTokenError(
-                    f"tenant_id: '{wanted_tenant}' is not the tenant of the Pendula API "
-                    f"credential ('{created.info.tenant_id}'); leave tenant_id unset in managed mode"
+                    f"tenant_id: '{wanted_tenant}' is not the tenant of the Pendula API"
+                    f" credential ('{created.info.tenant_id}');"
+                    " leave tenant_id unset in managed mode"
                 )
         outs = _outputs(props, token=created.token, info=created.info)
         return pulumi.dynamic.CreateResult(created.info.id, outs)
@@ -172,9 +170,7 @@ class PendulaFlowTokenProvider(pulumi.dynamic.ResourceProvider):
             return pulumi.dynamic.ReadResult(None, {})
         # Name, description and status as Pendula has them: a rename or deactivation made
         # out of band shows up as drift and the next update/replace corrects it.
-        return pulumi.dynamic.ReadResult(
-            id_, _outputs(props, token=props["token"], info=info)
-        )
+        return pulumi.dynamic.ReadResult(id_, _outputs(props, token=props["token"], info=info))
 
     def update(
         self, id_: str, olds: dict[str, Any], news: dict[str, Any]
@@ -195,9 +191,7 @@ class PendulaFlowTokenProvider(pulumi.dynamic.ResourceProvider):
                 f"tenant_id: '{wanted_tenant}' is not the tenant of token {id_} "
                 f"('{info.tenant_id}'); leave tenant_id unset in managed mode"
             )
-        return pulumi.dynamic.UpdateResult(
-            _outputs(news, token=olds["token"], info=info)
-        )
+        return pulumi.dynamic.UpdateResult(_outputs(news, token=olds["token"], info=info))
 
     def delete(self, id_: str, props: dict[str, Any]) -> None:
         if props.get("mode") != "managed":
@@ -223,9 +217,7 @@ class PendulaFlowTokenProvider(pulumi.dynamic.ResourceProvider):
                 f"{CONFIG_NAMESPACE}:{API_TOKEN_KEY} (or {API_URL_ENV}/{API_TOKEN_ENV})"
             )
         timeout = float(os.environ.get(TIMEOUT_ENV) or RetryPolicy.read_timeout)
-        return PendulaClient(
-            endpoint.url, endpoint.token, RetryPolicy(read_timeout=timeout)
-        )
+        return PendulaClient(endpoint.url, endpoint.token, RetryPolicy(read_timeout=timeout))
 
 
 class PendulaFlowToken(pulumi.dynamic.Resource, module="pendula", name="FlowToken"):
@@ -270,9 +262,7 @@ class PendulaFlowToken(pulumi.dynamic.Resource, module="pendula", name="FlowToke
             "token_id": None,
             "status": None,
         }
-        secret_opts = pulumi.ResourceOptions(
-            additional_secret_outputs=list(SECRET_OUTPUTS)
-        )
+        secret_opts = pulumi.ResourceOptions(additional_secret_outputs=list(SECRET_OUTPUTS))
         super().__init__(
             PendulaFlowTokenProvider(),
             resource_name,
@@ -289,20 +279,14 @@ def authorization_header(scheme: str, token: str, tenant_id: str | None = None) 
     if scheme == "bearer":
         return f"Bearer {token}"
     if tenant_id is None:
-        raise PendulaTokenError(
-            "tenant_id: required with scheme 'basic' (the Basic user name)"
-        )
-    credentials = base64.b64encode(f"{tenant_id}:{token}".encode("ascii")).decode(
-        "ascii"
-    )
+        raise PendulaTokenError("tenant_id: required with scheme 'basic' (the Basic user name)")
+    credentials = base64.b64encode(f"{tenant_id}:{token}".encode("ascii")).decode("ascii")
     return f"Basic {credentials}"
 
 
 def fingerprint(authorization: str) -> str:
     """A short, non-secret digest of a header value, so reviews show that it rotated."""
-    return hashlib.sha256(authorization.encode("ascii")).hexdigest()[
-        :FINGERPRINT_LENGTH
-    ]
+    return hashlib.sha256(authorization.encode("ascii")).hexdigest()[:FINGERPRINT_LENGTH]
 
 
 # -- pure helpers ---------------------------------------------------------------------------
@@ -354,9 +338,13 @@ def _normalise(
             if value is None and field == "token_name":
                 fail(field, "required with mode 'managed'")
             elif isinstance(value, str):
+                # Pendula trims both (as its UI does); trimming here keeps diffs quiet.
+                inputs[field] = value = value.strip()
                 problem = _text_problem(value, limit or MAX_DESCRIPTION_LENGTH, field)
                 if problem:
                     fail(field, problem)
+            elif not isinstance(value, Unknown):
+                fail(field, f"{value!r} is not a string")
     else:
         for field in _MANAGED_ONLY:
             inputs.pop(field, None)
@@ -397,18 +385,14 @@ def _outputs(
         outs.update(
             token_id=info.id,
             status=info.status,
-            tenant_id=info.tenant_id
-            if inputs["scheme"] == "basic"
-            else inputs.get("tenant_id"),
+            tenant_id=info.tenant_id if inputs["scheme"] == "basic" else inputs.get("tenant_id"),
             token_name=info.name,
             token_description=info.description,
         )
     else:
         outs.update(token_id=None, status=None)
     if not _is_header_safe(token):
-        raise PendulaTokenError(
-            "token: Pendula returned a token that is not visible ASCII"
-        )
+        raise PendulaTokenError("token: Pendula returned a token that is not visible ASCII")
     header = authorization_header(outs["scheme"], token, outs.get("tenant_id"))
     outs.update(
         token=token,
@@ -447,12 +431,8 @@ def _url_problem(url: Any) -> str | None:
         return f"{url!r} is not a string"
     parts = urlsplit(url)
     host = (parts.hostname or "").lower()
-    if not (
-        parts.scheme == "https" or (parts.scheme == "http" and host in _LOOPBACK_HOSTS)
-    ):
-        return (
-            f"'{url}' must be https (http only on 127.0.0.1/localhost, for the sandbox)"
-        )
+    if not (parts.scheme == "https" or (parts.scheme == "http" and host in _LOOPBACK_HOSTS)):
+        return f"'{url}' must be https (http only on 127.0.0.1/localhost, for the sandbox)"
     if parts.query or parts.fragment or parts.username or parts.password:
         return f"'{url}' must not carry a query, fragment or credentials"
     if not _WEBHOOK_PATH.match(parts.path):
