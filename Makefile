@@ -1,0 +1,38 @@
+# The project's commands. `make setup` is idempotent; every other target runs it first.
+VENV ?= venv
+PY := $(VENV)/bin/python
+SDK_FILES := $(shell find sdks/segment -type f -not -path '*/__pycache__/*' 2>/dev/null)
+
+.PHONY: setup test lint bench demo demo-down clean
+
+setup: $(VENV)/.installed tests/node/node_modules/.installed
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt $(SDK_FILES)
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet --force-reinstall --no-deps ./sdks/segment
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	touch $@
+
+tests/node/node_modules/.installed: tests/node/package.json tests/node/package-lock.json
+	npm ci --prefix tests/node --no-audit --no-fund --loglevel=error
+	touch $@
+
+## Run the whole test suite (no Pulumi CLI or internet needed).
+test: setup
+	$(PY) -m pytest
+
+## Linters and type checks (CI runs them before the tests).
+lint: setup
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy components
+	bash .ci/lint-workflows.sh
+
+## Benchmarks named in the issues; they print their figures.
+bench: setup
+	$(PY) bench/bench_program.py
+	$(PY) bench/bench_conditions.py
+
+clean:
+	rm -rf $(VENV) tests/node/node_modules .sandbox .pulumi

@@ -1,0 +1,92 @@
+"""README, Pulumi.yaml, the config models and the stack files agree with each other."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from components.config import PROJECT, SECRET_KEYS, _ProjectConfig
+
+ROOT = Path(__file__).resolve().parent.parent
+PULUMI_YAML = yaml.safe_load((ROOT / "Pulumi.yaml").read_text())
+SCHEMA: dict[str, dict[str, Any]] = PULUMI_YAML["config"]
+
+
+def readme_config_table() -> dict[str, dict[str, str]]:
+    """Rows of the README's configuration table, keyed by the config key."""
+    text = (ROOT / "README.md").read_text()
+    block = text.split("<!-- config-table:start -->")[1].split("<!-- config-table:end -->")[0]
+    rows: dict[str, dict[str, str]] = {}
+    for line in block.strip().splitlines()[2:]:
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        key, type_, default, secret, _description = cells
+        rows[key.strip("`")] = {"type": type_, "default": default.strip("`"), "secret": secret}
+    return rows
+
+
+def test_pulumi_yaml_project_settings() -> None:
+    assert PULUMI_YAML["name"] == PROJECT
+    assert PULUMI_YAML["runtime"] == {
+        "name": "python",
+        "options": {"toolchain": "pip", "virtualenv": "venv"},
+    }
+    assert PULUMI_YAML["stackConfigDir"] == "stacks"
+    segment = PULUMI_YAML["packages"]["segment"]
+    assert segment["source"] == "terraform-provider"
+    assert segment["parameters"][0] == "segmentio/segment"
+    assert segment["parameters"][1].startswith("1.6.")
+
+
+def test_every_config_key_has_type_and_description() -> None:
+    for key, spec in SCHEMA.items():
+        assert spec.get("type") in {"string", "integer", "boolean", "array", "object"}, key
+        assert spec.get("description"), key
+        if key != "destinations":  # the one required key
+            assert "default" in spec, key
+
+
+def test_schema_matches_the_config_model() -> None:
+    model_keys = {f.alias or n for n, f in _ProjectConfig.model_fields.items()}
+    assert set(SCHEMA) == model_keys
+    for name, field in _ProjectConfig.model_fields.items():
+        key = field.alias or name
+        if "default" in SCHEMA[key]:
+            default = field.get_default(call_default_factory=True)
+            assert (default or None) == (SCHEMA[key]["default"] or None), key
+
+
+def test_readme_table_matches_pulumi_yaml() -> None:
+    table = readme_config_table()
+    assert set(table) == set(SCHEMA)
+    for key, spec in SCHEMA.items():
+        row = table[key]
+        expected_type = spec["type"]
+        if expected_type == "array":
+            expected_type = f"array of {spec['items']['type']}"
+        assert row["type"] == expected_type, key
+        default = json.dumps(spec["default"]) if "default" in spec else "required"
+        assert row["default"] == default, key
+        assert row["secret"] == ("yes" if key in SECRET_KEYS else "no"), key
+
+
+def test_stack_files_use_only_declared_keys() -> None:
+    allowed_providers = {"segment:url", "segment:token"}
+    for path in sorted((ROOT / "stacks").glob("Pulumi.*.yaml")):
+        config = yaml.safe_load(path.read_text())["config"]
+        for key in config:
+            if key.startswith(f"{PROJECT}:"):
+                assert key.removeprefix(f"{PROJECT}:") in SCHEMA, (path.name, key)
+            else:
+                assert key in allowed_providers, (path.name, key)
+
+
+def test_readme_names_the_commands_ci_runs() -> None:
+    readme = (ROOT / "README.md").read_text()
+    ci = (ROOT / ".ci" / "run").read_text()
+    test_command = re.search(r"# The README's test command:\n(.+)\n", ci)
+    assert test_command is not None
+    assert f"\n{test_command.group(1)}\n" in readme
