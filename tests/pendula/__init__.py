@@ -1,0 +1,1 @@
+"""Tests of components.pendula: client, provider, real dynamic-provider host, mocks."""
