@@ -93,13 +93,18 @@ def validate(
         config,
     )
     reported: list[tuple[str, str | None]] = []
-    policy.validate(args, lambda message, urn=None: reported.append((message, urn)))
+
+    def report(message: str, urn: str | None = None) -> None:
+        reported.append((message, urn))
+
+    policy.validate(args, report)
     return reported
 
 
 def test_the_pack_has_one_policy_per_rule_all_mandatory() -> None:
     assert PACK_NAME == "segment-pendula-guardrails"
-    assert list(POLICIES) == [rule.name for rule in (*RESOURCE_RULES, *STACK_RULES)]
+    rule_names = [rule.name for rule in RESOURCE_RULES] + [rule.name for rule in STACK_RULES]
+    assert list(POLICIES) == rule_names
     assert {p.enforcement_level for p in POLICIES.values()} == {EnforcementLevel.MANDATORY}
     assert POLICIES["subscription-settings-secret"].severity == Severity.CRITICAL
     assert isinstance(POLICIES["destination-mapping-limit"], StackValidationPolicy)
@@ -272,10 +277,11 @@ def run_stack_policy(count: int, config: dict[str, Any] | None = None) -> list[t
     policy = POLICIES["destination-mapping-limit"]
     assert isinstance(policy, StackValidationPolicy)
     reported: list[tuple[str, Any]] = []
-    policy.validate(
-        StackValidationArgs(resources, config),
-        lambda message, urn=None: reported.append((message, urn)),
-    )
+
+    def report(message: str, urn: str | None = None) -> None:
+        reported.append((message, urn))
+
+    policy.validate(StackValidationArgs(resources, config), report)
     return reported
 
 
