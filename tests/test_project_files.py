@@ -90,3 +90,18 @@ def test_readme_names_the_commands_ci_runs() -> None:
     test_command = re.search(r"# The README's test command:\n(.+)\n", ci)
     assert test_command is not None
     assert f"\n{test_command.group(1)}\n" in readme
+
+
+def test_packages_entry_matches_the_generated_sdk() -> None:
+    plugin = json.loads(
+        (ROOT / "sdks/segment/pulumi_segment/pulumi-plugin.json").read_text()
+    )
+    segment = PULUMI_YAML["packages"]["segment"]
+    assert plugin["name"] == "terraform-provider"
+    assert segment["version"] == plugin["version"]
+    assert segment["parameters"] == ["segmentio/segment", plugin["parameterization"]["version"]]
+
+
+def test_requirements_link_the_sdk_like_pulumi_package_add() -> None:
+    lines = (ROOT / "requirements.txt").read_text().splitlines()
+    assert "sdks/segment" in lines
