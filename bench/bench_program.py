@@ -13,7 +13,6 @@ import argparse
 import json
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -44,7 +43,8 @@ for d in range((flows + per_destination - 1) // per_destination):
         }})
     destinations.append({{"name": f"dest-{{d}}", "sourceId": f"source{{d}}", "flows": batch}})
 started = time.perf_counter()
-resources = run_program({{"destinations": destinations, "pendulaTokens": tokens}}, ["pendulaTokens"])
+values = {{"destinations": destinations, "pendulaTokens": tokens}}
+resources = run_program(values, ["pendulaTokens"])
 elapsed = time.perf_counter() - started
 peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 print(json.dumps({{"seconds": elapsed, "resources": len(resources), "peak_kib": peak_kib}}))

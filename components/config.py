@@ -19,11 +19,13 @@ import re
 import uuid
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+import pulumi
+import pulumi.runtime
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -65,7 +67,7 @@ class ConfigError(ValueError):
         super().__init__(f"{len(problems)} {noun} in {source}:\n{lines}")
 
 
-class TokenMode(str, Enum):
+class TokenMode(StrEnum):
     """Where a flow's Pendula API token comes from."""
 
     PROVIDED = "provided"
@@ -74,7 +76,7 @@ class TokenMode(str, Enum):
     """Created through a Pendula token API (docs/pendula-token-api.md)."""
 
 
-class AuthScheme(str, Enum):
+class AuthScheme(StrEnum):
     """How the token is put in the Authorization header (pendula.md §1.2)."""
 
     BEARER = "bearer"
@@ -226,8 +228,6 @@ def parse_stack_config(
 
 def load_from_pulumi() -> StackConfig:
     """Read and validate the running stack's configuration (inside ``pulumi up``/mocks)."""
-    import pulumi.runtime
-
     values: dict[str, Any] = {}
     secret_keys: set[str] = set()
     for key in _ProjectConfig.model_fields.values():
@@ -295,8 +295,6 @@ def _decode_config_value(raw: str) -> Any:
 
 
 def _stack_name() -> str:
-    import pulumi
-
     return pulumi.get_stack()
 
 
@@ -357,11 +355,10 @@ def _url_problems(key: str, url: str, allowed_hosts: list[str], sandbox: bool) -
     parts = urlsplit(url)
     host = (parts.hostname or "").lower()
     loopback = host in LOOPBACK_HOSTS
-    if parts.scheme == "https" and host in allowed_hosts:
-        pass
-    elif sandbox and loopback and parts.scheme in ("http", "https"):
-        pass
-    else:
+    allowed_origin = (parts.scheme == "https" and host in allowed_hosts) or (
+        sandbox and loopback and parts.scheme in ("http", "https")
+    )
+    if not allowed_origin:
         allowed = ", ".join(allowed_hosts)
         extra = "; http on 127.0.0.1/localhost is allowed only when sandbox is true"
         yield (

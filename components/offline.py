@@ -22,7 +22,9 @@ from pulumi.runtime.settings import SETTINGS
 from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 
-from components.config import PROJECT, StackConfig, parse_stack_config
+from components.config import PROJECT, StackConfig, load_from_pulumi, parse_stack_config
+from components.pendula.flow_token import authorization_header, fingerprint
+from components.program import build
 
 FLOW_TOKEN_TYPE = "pulumi-python:dynamic/pendula:FlowToken"
 DESTINATION_TYPE = "segment:index/destination:Destination"
@@ -68,7 +70,9 @@ class RecordingMocks(pulumi.runtime.Mocks):
     def __init__(self, preview: bool = False) -> None:
         self.preview = preview
 
-    def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str | None, dict[str, Any]]:
+    def new_resource(
+        self, args: pulumi.runtime.MockResourceArgs
+    ) -> tuple[str | None, dict[str, Any]]:
         state = dict(args.inputs)
         if args.typ == SUBSCRIPTION_TYPE:
             state["actionSlug"] = "send"
@@ -83,8 +87,6 @@ class RecordingMocks(pulumi.runtime.Mocks):
 
 def _flow_token_outputs(inputs: Mapping[str, Any], preview: bool) -> dict[str, Any]:
     """What ``PendulaFlowToken``'s provider computes locally for a provided token."""
-    from components.pendula.flow_token import authorization_header, fingerprint
-
     token = _unwrap(inputs.get("token"))
     if token is None:  # managed: the token exists only after Pendula's API created it
         return {} if preview else {"status": "active", "token_id": "managed-token-id"}
@@ -168,9 +170,6 @@ def run_program(
     ``secret_keys`` those that are secure. Raises ``ConfigError`` before anything is
     registered if the config is invalid.
     """
-    from components.config import load_from_pulumi
-    from components.program import build
-
     config = {f"{PROJECT}:{k}": _config_text(v) for k, v in values.items()}
     config.update(provider_config or {})
     pulumi.runtime.set_all_config(config, [f"{PROJECT}:{k}" for k in secret_keys])

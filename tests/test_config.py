@@ -102,106 +102,247 @@ def _raw_trigger(fql: str) -> dict[str, Any]:
     config = _with("destinations.0.flows.0.conditions", DELETE)
     config["destinations"][0]["flows"][0]["trigger"] = fql
     return config
+
+
 D0 = "destinations.0"
 FL0 = "destinations.0.flows.0"
 
 BAD_CONFIGS: list[tuple[str, dict[str, Any], set[str], str]] = [
-    ("no destinations", _with("destinations", []), SECRET,
-     f"{P}destinations: List should have at least 1 item after validation, not 0 (got [])"),
-    ("missing sourceId", _with(f"{D0}.sourceId", DELETE), SECRET,
-     f"{P}destinations[0].sourceId: required key is missing"),
-    ("unknown destination key", _with(f"{D0}.source", "x"), SECRET,
-     f"{P}destinations[0].source: unknown key; allowed keys here: "
-     "displayName, enabled, flows, name, sourceId"),
-    ("bad destination name", _with(f"{D0}.name", "Web App"), SECRET,
-     f"{P}destinations[0].name: String should match pattern '^[a-z][a-z0-9-]{{0,39}}$' "
-     "(got 'Web App')"),
-    ("bad flow name", _with(f"{FL0}.name", "welcome_flow"), SECRET,
-     f"{F0}.name: String should match pattern '^[a-z][a-z0-9-]{{0,39}}$' (got 'welcome_flow')"),
-    ("enabled not a boolean", _with(f"{FL0}.enabled", "sometimes"), SECRET,
-     f"{F0}.enabled: Input should be a valid boolean, unable to interpret input (got 'sometimes')"),
-    ("unknown flow key", _with(f"{FL0}.method", "GET"), SECRET,
-     f"{F0}.method: unknown key; allowed keys here: conditions, customContext, data, "
-     "displayName, enabled, name, sampleEvent, token, trigger, unsafeTrigger, url"),
-    ("http url", _with(f"{FL0}.url", URL.replace("https", "http")), SECRET,
-     f"{F0}.url: '{URL.replace('https', 'http')}' is not allowed: the Pendula webhook URL must "
-     "be https on an allowed Pendula host (pendula.app)"),
-    ("typo host", _with(f"{FL0}.url", URL.replace("pendula.app", "pendu1a.app")), SECRET,
-     f"{F0}.url: '{URL.replace('pendula.app', 'pendu1a.app')}' is not allowed: the Pendula "
-     "webhook URL must be https on an allowed Pendula host (pendula.app)"),
-    ("loopback outside sandbox", _with(f"{FL0}.url", "http://127.0.0.1:8787/webhook/inbound/"
-     "0b5f3c1e-7d2a-4c8e-9f41-2a6d8e3b7c10"), SECRET,
-     f"{F0}.url: 'http://127.0.0.1:8787/webhook/inbound/0b5f3c1e-7d2a-4c8e-9f41-2a6d8e3b7c10' "
-     "is not allowed: the Pendula webhook URL must be https on an allowed Pendula host "
-     "(pendula.app); http on 127.0.0.1/localhost is allowed only when sandbox is true"),
-    ("not a webhook path", _with(f"{FL0}.url", "https://pendula.app/flows/123"), SECRET,
-     f"{F0}.url: 'https://pendula.app/flows/123' is not a Pendula webhook trigger URL: the "
-     "path must be /webhook/inbound/<uuid>, as shown under 'Configure Webhook trigger URL'"),
-    ("url with query", _with(f"{FL0}.url", URL + "?debug=1"), SECRET,
-     f"{F0}.url: '{URL}?debug=1' must not carry a query, fragment or credentials"),
-    ("both conditions and trigger", _with(f"{FL0}.trigger", 'type = "track"'), SECRET,
-     f"{F0}: give exactly one of 'conditions' (recommended) or 'trigger' (raw FQL, must be in "
-     "the subset Segment reads correctly)"),
-    ("neither conditions nor trigger", _with(f"{FL0}.conditions", DELETE), SECRET,
-     f"{F0}: give exactly one of 'conditions' (recommended) or 'trigger' (raw FQL, must be in "
-     "the subset Segment reads correctly)"),
-    ("empty raw trigger", _raw_trigger(" "), SECRET,
-     f"{F0}.trigger: must not be empty (Segment needs a trigger on every mapping)"),
-    ("unsafeTrigger with conditions", _with(f"{FL0}.unsafeTrigger", True), SECRET,
-     f"{F0}.unsafeTrigger: only applies to a raw 'trigger'"),
-    ("duplicate flow names", _with("destinations.0.flows.1.name", "welcome"), SECRET,
-     f"{P}destinations[0].flows[1].name: 'welcome' is used twice in this stack (flow names key "
-     "pendulaTokens and child resources, so they are unique)"),
-    ("non-ascii custom context", _with(f"{FL0}.customContext", "café"), SECRET,
-     f"{F0}.customContext: 'café' is not a valid header value: Segment sends only ASCII header "
-     "values without line breaks (write non-ASCII text in an object, which is sent as JSON "
-     "with \\u escapes)"),
-    ("custom context with newline", _with(f"{FL0}.customContext", "a\nb"), SECRET,
-     f"{F0}.customContext: 'a\\nb' is not a valid header value: Segment sends only ASCII header "
-     "values without line breaks (write non-ASCII text in an object, which is sent as JSON "
-     "with \\u escapes)"),
-    ("token missing", _with("pendulaTokens.welcome", DELETE), SECRET,
-     f"{P}pendulaTokens.welcome: missing; set it with `pulumi config set --secret --path "
-     "'pendulaTokens.welcome' <token>`"),
-    ("token with whitespace", _with("pendulaTokens.welcome", "abc def"), SECRET,
-     f"{P}pendulaTokens.welcome: the token must be non-empty ASCII without whitespace"),
-    ("token for unknown flow", _with("pendulaTokens.welcom", TOKEN + "3"), SECRET,
-     f"{P}pendulaTokens.welcom: no flow is named 'welcom' (flows: vip, welcome)"),
-    ("plaintext tokens outside sandbox", base(), set(),
-     f"{P}pendulaTokens: holds credentials in plaintext; store every value with `pulumi config "
-     "set --secret --path 'pendulaTokens.<key>' <value>` (plaintext is allowed only in the "
-     "sandbox stack)"),
-    ("token pasted into custom context", _with(f"{FL0}.customContext", f"x-{TOKEN}"), SECRET,
-     f"{F0}.customContext: contains a secret's value; keep credentials only in secure keys"),
-    ("bearer header in data", _with(f"{FL0}.data", {"auth": {"@literal": "Bearer abcdefghijkl"}}),
-     SECRET,
-     f"{F0}.data.auth.@literal: looks like a plaintext credential ('Bearer …'/'Basic …'); the "
-     "Authorization header is built from pendulaTokens, never written here"),
-    ("basic without tenant", _with(f"{FL0}.token", {"scheme": "basic"}), SECRET,
-     f"{F0}.token.tenantId: required with scheme 'basic' (the Basic user name)"),
-    ("tenant with bearer", _with(f"{FL0}.token", {"tenantId": "acme"}), SECRET,
-     f"{F0}.token.tenantId: only used with scheme 'basic'"),
-    ("unknown token mode", _with(f"{FL0}.token", {"mode": "generated"}), SECRET,
-     f"{F0}.token.mode: Input should be 'provided' or 'managed' (got 'generated')"),
-    ("managed without api url", _with(f"{FL0}.token", {"mode": "managed"})
-     | {"pendulaTokens": {"vip": TOKEN}}, SECRET,
-     f"{P}pendulaApiUrl: required when {F0}.token.mode is 'managed' (an endpoint speaking "
-     "docs/pendula-token-api.md)"),
-    ("managed with a provided token", _with(f"{FL0}.token", {"mode": "managed"})
-     | {"pendulaApiUrl": "https://tokens.example.com/api/v1"}, SECRET,
-     f"{P}pendulaTokens.welcome: not used with mode 'managed' (Pendula's API creates the token)"),
-    ("name with provided mode", _with(f"{FL0}.token", {"name": "x"}), SECRET,
-     f"{F0}.token: name/description only apply to mode 'managed'"),
-    ("too many flows", _with("maxMappingsPerDestination", 1), SECRET,
-     f"{P}destinations[0].flows: 2 flows exceed the limit of 1 mappings per destination "
-     f"({P}maxMappingsPerDestination); split them over several destinations"),
-    ("shared secret for unknown destination", _with("sharedSecrets", {"app": "s3cr3t-value"}),
-     {"pendulaTokens", "sharedSecrets"},
-     f"{P}sharedSecrets.app: no destination is named 'app' (destinations: web)"),
-    ("max mappings out of range", _with("maxMappingsPerDestination", 0), SECRET,
-     f"{P}maxMappingsPerDestination: Input should be greater than or equal to 1 (got 0)"),
-    ("tokens not a map", _with("pendulaTokens", ["a"]), SECRET,
-     f"{P}pendulaTokens: Input should be a valid dictionary"),
+    (
+        "no destinations",
+        _with("destinations", []),
+        SECRET,
+        f"{P}destinations: List should have at least 1 item after validation, not 0 (got [])",
+    ),
+    (
+        "missing sourceId",
+        _with(f"{D0}.sourceId", DELETE),
+        SECRET,
+        f"{P}destinations[0].sourceId: required key is missing",
+    ),
+    (
+        "unknown destination key",
+        _with(f"{D0}.source", "x"),
+        SECRET,
+        f"{P}destinations[0].source: unknown key; allowed keys here: "
+        "displayName, enabled, flows, name, sourceId",
+    ),
+    (
+        "bad destination name",
+        _with(f"{D0}.name", "Web App"),
+        SECRET,
+        f"{P}destinations[0].name: String should match pattern '^[a-z][a-z0-9-]{{0,39}}$' "
+        "(got 'Web App')",
+    ),
+    (
+        "bad flow name",
+        _with(f"{FL0}.name", "welcome_flow"),
+        SECRET,
+        f"{F0}.name: String should match pattern '^[a-z][a-z0-9-]{{0,39}}$' (got 'welcome_flow')",
+    ),
+    (
+        "enabled not a boolean",
+        _with(f"{FL0}.enabled", "sometimes"),
+        SECRET,
+        f"{F0}.enabled: Input should be a valid boolean, unable to interpret input (got 'sometimes')",
+    ),
+    (
+        "unknown flow key",
+        _with(f"{FL0}.method", "GET"),
+        SECRET,
+        f"{F0}.method: unknown key; allowed keys here: conditions, customContext, data, "
+        "displayName, enabled, name, sampleEvent, token, trigger, unsafeTrigger, url",
+    ),
+    (
+        "http url",
+        _with(f"{FL0}.url", URL.replace("https", "http")),
+        SECRET,
+        f"{F0}.url: '{URL.replace('https', 'http')}' is not allowed: the Pendula webhook URL must "
+        "be https on an allowed Pendula host (pendula.app)",
+    ),
+    (
+        "typo host",
+        _with(f"{FL0}.url", URL.replace("pendula.app", "pendu1a.app")),
+        SECRET,
+        f"{F0}.url: '{URL.replace('pendula.app', 'pendu1a.app')}' is not allowed: the Pendula "
+        "webhook URL must be https on an allowed Pendula host (pendula.app)",
+    ),
+    (
+        "loopback outside sandbox",
+        _with(
+            f"{FL0}.url",
+            "http://127.0.0.1:8787/webhook/inbound/0b5f3c1e-7d2a-4c8e-9f41-2a6d8e3b7c10",
+        ),
+        SECRET,
+        f"{F0}.url: 'http://127.0.0.1:8787/webhook/inbound/0b5f3c1e-7d2a-4c8e-9f41-2a6d8e3b7c10' "
+        "is not allowed: the Pendula webhook URL must be https on an allowed Pendula host "
+        "(pendula.app); http on 127.0.0.1/localhost is allowed only when sandbox is true",
+    ),
+    (
+        "not a webhook path",
+        _with(f"{FL0}.url", "https://pendula.app/flows/123"),
+        SECRET,
+        f"{F0}.url: 'https://pendula.app/flows/123' is not a Pendula webhook trigger URL: the "
+        "path must be /webhook/inbound/<uuid>, as shown under 'Configure Webhook trigger URL'",
+    ),
+    (
+        "url with query",
+        _with(f"{FL0}.url", URL + "?debug=1"),
+        SECRET,
+        f"{F0}.url: '{URL}?debug=1' must not carry a query, fragment or credentials",
+    ),
+    (
+        "both conditions and trigger",
+        _with(f"{FL0}.trigger", 'type = "track"'),
+        SECRET,
+        f"{F0}: give exactly one of 'conditions' (recommended) or 'trigger' (raw FQL, must be in "
+        "the subset Segment reads correctly)",
+    ),
+    (
+        "neither conditions nor trigger",
+        _with(f"{FL0}.conditions", DELETE),
+        SECRET,
+        f"{F0}: give exactly one of 'conditions' (recommended) or 'trigger' (raw FQL, must be in "
+        "the subset Segment reads correctly)",
+    ),
+    (
+        "empty raw trigger",
+        _raw_trigger(" "),
+        SECRET,
+        f"{F0}.trigger: must not be empty (Segment needs a trigger on every mapping)",
+    ),
+    (
+        "unsafeTrigger with conditions",
+        _with(f"{FL0}.unsafeTrigger", True),
+        SECRET,
+        f"{F0}.unsafeTrigger: only applies to a raw 'trigger'",
+    ),
+    (
+        "duplicate flow names",
+        _with("destinations.0.flows.1.name", "welcome"),
+        SECRET,
+        f"{P}destinations[0].flows[1].name: 'welcome' is used twice in this stack (flow names key "
+        "pendulaTokens and child resources, so they are unique)",
+    ),
+    (
+        "non-ascii custom context",
+        _with(f"{FL0}.customContext", "café"),
+        SECRET,
+        f"{F0}.customContext: 'café' is not a valid header value: Segment sends only ASCII header "
+        "values without line breaks (write non-ASCII text in an object, which is sent as JSON "
+        "with \\u escapes)",
+    ),
+    (
+        "custom context with newline",
+        _with(f"{FL0}.customContext", "a\nb"),
+        SECRET,
+        f"{F0}.customContext: 'a\\nb' is not a valid header value: Segment sends only ASCII header "
+        "values without line breaks (write non-ASCII text in an object, which is sent as JSON "
+        "with \\u escapes)",
+    ),
+    (
+        "token missing",
+        _with("pendulaTokens.welcome", DELETE),
+        SECRET,
+        f"{P}pendulaTokens.welcome: missing; set it with `pulumi config set --secret --path "
+        "'pendulaTokens.welcome' <token>`",
+    ),
+    (
+        "token with whitespace",
+        _with("pendulaTokens.welcome", "abc def"),
+        SECRET,
+        f"{P}pendulaTokens.welcome: the token must be non-empty ASCII without whitespace",
+    ),
+    (
+        "token for unknown flow",
+        _with("pendulaTokens.welcom", TOKEN + "3"),
+        SECRET,
+        f"{P}pendulaTokens.welcom: no flow is named 'welcom' (flows: vip, welcome)",
+    ),
+    (
+        "plaintext tokens outside sandbox",
+        base(),
+        set(),
+        f"{P}pendulaTokens: holds credentials in plaintext; store every value with `pulumi config "
+        "set --secret --path 'pendulaTokens.<key>' <value>` (plaintext is allowed only in the "
+        "sandbox stack)",
+    ),
+    (
+        "token pasted into custom context",
+        _with(f"{FL0}.customContext", f"x-{TOKEN}"),
+        SECRET,
+        f"{F0}.customContext: contains a secret's value; keep credentials only in secure keys",
+    ),
+    (
+        "bearer header in data",
+        _with(f"{FL0}.data", {"auth": {"@literal": "Bearer abcdefghijkl"}}),
+        SECRET,
+        f"{F0}.data.auth.@literal: looks like a plaintext credential ('Bearer …'/'Basic …'); the "
+        "Authorization header is built from pendulaTokens, never written here",
+    ),
+    (
+        "basic without tenant",
+        _with(f"{FL0}.token", {"scheme": "basic"}),
+        SECRET,
+        f"{F0}.token.tenantId: required with scheme 'basic' (the Basic user name)",
+    ),
+    (
+        "tenant with bearer",
+        _with(f"{FL0}.token", {"tenantId": "acme"}),
+        SECRET,
+        f"{F0}.token.tenantId: only used with scheme 'basic'",
+    ),
+    (
+        "unknown token mode",
+        _with(f"{FL0}.token", {"mode": "generated"}),
+        SECRET,
+        f"{F0}.token.mode: Input should be 'provided' or 'managed' (got 'generated')",
+    ),
+    (
+        "managed without api url",
+        _with(f"{FL0}.token", {"mode": "managed"}) | {"pendulaTokens": {"vip": TOKEN}},
+        SECRET,
+        f"{P}pendulaApiUrl: required when {F0}.token.mode is 'managed' (an endpoint speaking "
+        "docs/pendula-token-api.md)",
+    ),
+    (
+        "managed with a provided token",
+        _with(f"{FL0}.token", {"mode": "managed"})
+        | {"pendulaApiUrl": "https://tokens.example.com/api/v1"},
+        SECRET,
+        f"{P}pendulaTokens.welcome: not used with mode 'managed' (Pendula's API creates the token)",
+    ),
+    (
+        "name with provided mode",
+        _with(f"{FL0}.token", {"name": "x"}),
+        SECRET,
+        f"{F0}.token: name/description only apply to mode 'managed'",
+    ),
+    (
+        "too many flows",
+        _with("maxMappingsPerDestination", 1),
+        SECRET,
+        f"{P}destinations[0].flows: 2 flows exceed the limit of 1 mappings per destination "
+        f"({P}maxMappingsPerDestination); split them over several destinations",
+    ),
+    (
+        "shared secret for unknown destination",
+        _with("sharedSecrets", {"app": "s3cr3t-value"}),
+        {"pendulaTokens", "sharedSecrets"},
+        f"{P}sharedSecrets.app: no destination is named 'app' (destinations: web)",
+    ),
+    (
+        "max mappings out of range",
+        _with("maxMappingsPerDestination", 0),
+        SECRET,
+        f"{P}maxMappingsPerDestination: Input should be greater than or equal to 1 (got 0)",
+    ),
+    (
+        "tokens not a map",
+        _with("pendulaTokens", ["a"]),
+        SECRET,
+        f"{P}pendulaTokens: Input should be a valid dictionary",
+    ),
 ]
 
 
@@ -233,8 +374,9 @@ def test_all_problems_are_reported_together() -> None:
 
 
 def test_sandbox_allows_loopback_http_and_plaintext_tokens() -> None:
-    values = _with(f"{FL0}.url", "http://127.0.0.1:8787/webhook/inbound/"
-                   "0b5f3c1e-7d2a-4c8e-9f41-2a6d8e3b7c10")
+    values = _with(
+        f"{FL0}.url", "http://127.0.0.1:8787/webhook/inbound/0b5f3c1e-7d2a-4c8e-9f41-2a6d8e3b7c10"
+    )
     values["sandbox"] = True
     config = parse_stack_config(values, set())
     assert config.destinations[0].flows[0].url.startswith("http://127.0.0.1:8787/")

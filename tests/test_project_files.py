@@ -93,9 +93,7 @@ def test_readme_names_the_commands_ci_runs() -> None:
 
 
 def test_packages_entry_matches_the_generated_sdk() -> None:
-    plugin = json.loads(
-        (ROOT / "sdks/segment/pulumi_segment/pulumi-plugin.json").read_text()
-    )
+    plugin = json.loads((ROOT / "sdks/segment/pulumi_segment/pulumi-plugin.json").read_text())
     segment = PULUMI_YAML["packages"]["segment"]
     assert plugin["name"] == "terraform-provider"
     assert segment["version"] == plugin["version"]

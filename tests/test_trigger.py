@@ -161,17 +161,22 @@ def _two_workspaces() -> pulumi.Output[Any]:
     us = segment.Provider("us", url="https://api.segmentapis.com", token="us-token")
     eu = segment.Provider("eu", url="https://eu1.api.segmentapis.com", token="eu-token")
     flow = {"name": "welcome", "url": URL, "trigger": 'type = "track"', "token": TOKEN}
-    PendulaTrigger("us-web", {"source_id": "src-us", "flows": [flow]},
-                   opts=pulumi.ResourceOptions(providers=[us]))
-    PendulaTrigger("eu-web", {"source_id": "src-eu", "flows": [flow]},
-                   opts=pulumi.ResourceOptions(providers=[eu]))
+    PendulaTrigger(
+        "us-web",
+        {"source_id": "src-us", "flows": [flow]},
+        opts=pulumi.ResourceOptions(providers=[us]),
+    )
+    PendulaTrigger(
+        "eu-web",
+        {"source_id": "src-eu", "flows": [flow]},
+        opts=pulumi.ResourceOptions(providers=[eu]),
+    )
     return pulumi.Output.all(us.urn, eu.urn)
 
 
 def test_each_component_uses_its_own_segment_provider() -> None:
     monitor = RecordingMonitor(RecordingMocks())
-    pulumi.runtime.set_mocks(monitor.mocks, project="segment-pendula", stack="dev",
-                             monitor=monitor)
+    pulumi.runtime.set_mocks(monitor.mocks, project="segment-pendula", stack="dev", monitor=monitor)
     _two_workspaces()
     providers = {r.name: r for r in monitor.recorded if r.type == "pulumi:providers:segment"}
     assert providers["eu"].inputs["url"] == "https://eu1.api.segmentapis.com"
@@ -186,12 +191,18 @@ def test_each_component_uses_its_own_segment_provider() -> None:
     ("flows", "message"),
     [
         ([], "flows: at least one flow is required"),
-        ([{"name": "Bad Name", "url": URL, "trigger": 'type = "track"'}],
-         "flows[0].name: 'Bad Name' must match ^[a-z][a-z0-9-]{0,39}$ "
-         "(it becomes part of child resource names)"),
-        ([{"name": "a", "url": URL, "trigger": 'type = "track"'},
-          {"name": "a", "url": URL, "trigger": 'type = "track"'}],
-         "flows[1].name: 'a' is used twice"),
+        (
+            [{"name": "Bad Name", "url": URL, "trigger": 'type = "track"'}],
+            "flows[0].name: 'Bad Name' must match ^[a-z][a-z0-9-]{0,39}$ "
+            "(it becomes part of child resource names)",
+        ),
+        (
+            [
+                {"name": "a", "url": URL, "trigger": 'type = "track"'},
+                {"name": "a", "url": URL, "trigger": 'type = "track"'},
+            ],
+            "flows[1].name: 'a' is used twice",
+        ),
         ([{"name": "a", "url": URL}], "flows[0]: give exactly one of 'conditions' and 'trigger'"),
     ],
 )
