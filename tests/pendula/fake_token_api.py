@@ -1,0 +1,118 @@
+"""A scripted stand-in of the token API for what the sandbox cannot show.
+
+The sandbox answers faults before its handlers run, so it never creates a token and then
+fails; this fake can (`create_outcomes`), can replay by `Idempotency-Key`, and records the
+headers of every request.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import uuid
+from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from types import TracebackType
+from typing import Any
+
+
+class FakeTokenApi:
+    """Serves /api/v1/tokens on 127.0.0.1; `create_outcomes` scripts each POST's answer.
+
+    Outcomes: "ok" (201), "created-then-502" (the token is created, the answer is lost),
+    "503" (refused before doing anything). With `honour_idempotency`, a repeated key replays
+    the first 201 with `Idempotent-Replayed: true`.
+    """
+
+    def __init__(self, create_outcomes: list[str], honour_idempotency: bool = False) -> None:
+        self.create_outcomes = list(create_outcomes)
+        self.honour_idempotency = honour_idempotency
+        self.tokens: dict[str, dict[str, Any]] = {}
+        self.requests: list[tuple[str, str, dict[str, str]]] = []
+        self._replies: dict[str, dict[str, Any]] = {}
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self._server.server_address[1]}/api/v1"
+
+    def __enter__(self) -> FakeTokenApi:
+        self._thread.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(timeout=5)
+
+    def backdate(self, token_id: str, seconds: float) -> None:
+        """Pretend the token was created `seconds` earlier."""
+        created = datetime.fromisoformat(self.tokens[token_id]["created_at"])
+        earlier = created - timedelta(seconds=seconds)
+        self.tokens[token_id]["created_at"] = earlier.isoformat().replace("+00:00", "Z")
+
+    def _create(self, body: dict[str, Any], key: str | None) -> tuple[int, dict[str, Any], bool]:
+        if self.honour_idempotency and key in self._replies:
+            return 201, self._replies[key], True
+        outcome = self.create_outcomes.pop(0) if self.create_outcomes else "ok"
+        if outcome == "503":
+            return 503, {"error": {"code": "unavailable", "message": "try later"}}, False
+        token_id = str(uuid.uuid4())
+        info = {
+            "id": token_id,
+            "name": body["name"],
+            "description": body.get("description", ""),
+            "status": "active",
+            "tenant_id": "tenant-1",
+            "created_at": datetime.now(UTC).isoformat().replace("+00:00", "Z"),
+        }
+        self.tokens[token_id] = info
+        reply = {**info, "token": f"pdl_{uuid.uuid4().hex}"}
+        if key is not None:
+            self._replies[key] = reply
+        if outcome == "created-then-502":
+            return 502, {"error": {"code": "bad_gateway", "message": "upstream hiccup"}}, False
+        return 201, reply, False
+
+    def _handler(self) -> type[BaseHTTPRequestHandler]:
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, format: str, *args: Any) -> None:
+                pass  # keep test output clean
+
+            def _reply(self, status: int, body: Any, headers: dict[str, str] | None = None) -> None:
+                data = json.dumps(body).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                for name, value in (headers or {}).items():
+                    self.send_header(name, value)
+                self.end_headers()
+                self.wfile.write(data)
+
+            def do_POST(self) -> None:
+                fake.requests.append(("POST", self.path, dict(self.headers)))
+                length = int(self.headers.get("Content-Length") or 0)
+                body = json.loads(self.rfile.read(length) or b"{}")
+                if self.path == "/api/v1/tokens":
+                    status, reply, replayed = fake._create(body, self.headers["Idempotency-Key"])
+                    headers = {"Idempotent-Replayed": "true"} if replayed else {}
+                    self._reply(status, reply, headers)
+                elif self.path.endswith("/deactivate"):
+                    token_id = self.path.split("/")[-2]
+                    fake.tokens[token_id]["status"] = "inactive"
+                    self._reply(202, fake.tokens[token_id])
+
+            def do_GET(self) -> None:
+                fake.requests.append(("GET", self.path, dict(self.headers)))
+                items = list(fake.tokens.values())
+                self._reply(200, {"items": items, "next_cursor": None})
+
+        return Handler
