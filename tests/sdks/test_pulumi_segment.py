@@ -15,6 +15,7 @@ from typing import Any
 import pulumi
 import pulumi_segment
 import pytest
+from pulumi.runtime.config import _SECRET_KEYS, CONFIG
 from pulumi.runtime.mocks import MockCallArgs, MockMonitor, MockResourceArgs
 from pulumi.runtime.settings import SETTINGS
 
@@ -523,15 +524,15 @@ def test_resources_use_an_explicit_provider(harness: Harness) -> pulumi.Output[N
 
 def test_config_module_reads_the_segment_namespace(harness: Harness) -> None:
     """pulumi_segment.config exposes the stack keys segment:token and segment:url."""
-    pulumi.runtime.set_all_config(
-        {"segment:token": "cfg-token", "segment:url": "https://api.segmentapis.com"},
-        secret_keys=["segment:token"],
-    )
+    config_token = CONFIG.set({"segment:token": "cfg-token", "segment:url": "https://eu1"})
+    secrets_token = _SECRET_KEYS.set({"segment:token"})
     try:
         assert pulumi_segment.config.token == "cfg-token"
-        assert pulumi_segment.config.url == "https://api.segmentapis.com"
+        assert pulumi_segment.config.url == "https://eu1"
     finally:
-        pulumi.runtime.set_all_config({})
+        # Config is process-global; hand the previous values back to other test modules.
+        _SECRET_KEYS.reset(secrets_token)
+        CONFIG.reset(config_token)
 
 
 # ---------------------------------------------------------------- invoke
