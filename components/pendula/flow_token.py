@@ -36,9 +36,9 @@ from components.pendula.client import PendulaClient, RetryPolicy, TokenInfo
 
 CONFIG_NAMESPACE = "segment-pendula"
 API_URL_KEY = "pendulaApiUrl"
-API_TOKEN_KEY = "pendulaApiToken"  # noqa: S105 (a config key name)
+API_TOKEN_KEY = "pendulaApiToken"
 API_URL_ENV = "PENDULA_API_URL"
-API_TOKEN_ENV = "PENDULA_API_TOKEN"  # noqa: S105 (a variable name)
+API_TOKEN_ENV = "PENDULA_API_TOKEN"
 TIMEOUT_ENV = "PENDULA_API_TIMEOUT_SECONDS"
 """Read timeout of each API call (seconds); tests shorten it to exercise timeouts quickly."""
 
@@ -385,7 +385,8 @@ def _outputs(
         outs.update(
             token_id=info.id,
             status=info.status,
-            tenant_id=info.tenant_id if inputs["scheme"] == "basic" else inputs.get("tenant_id"),
+            # Kept whatever the scheme, so a later switch to basic needs no API call.
+            tenant_id=info.tenant_id,
             token_name=info.name,
             token_description=info.description,
         )

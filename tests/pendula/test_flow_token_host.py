@@ -75,7 +75,7 @@ def test_provided_mode_full_cycle_makes_no_http_calls(sandbox: SandboxServer) ->
         assert outs["authorization"] == f"Bearer {first}"
         assert outs["fingerprint"] == fingerprint(f"Bearer {first}")
         assert (outs["flow_id"], outs["flow_url"]) == (flow_id, flow_url)
-        assert outs["token_id"] is None and outs["status"] is None
+        assert "token_id" not in outs and "status" not in outs  # None is not sent on the wire
 
         same = host.diff(id_, outs, host.checked({"flow_url": flow_url, "token": first}, inputs))
         assert same.changes == provider_pb2.DiffResponse.DIFF_NONE
@@ -171,7 +171,7 @@ def test_managed_mode_full_cycle(sandbox: SandboxServer) -> None:
         counts["delete"] = calls(requests_since(sandbox, seq))
         host.delete("no-such-token", drifted)  # already gone counts as deleted
         gone_id, gone = host.read("no-such-token", drifted, basic_inputs)
-        assert (gone_id, gone) == ("", {})
+        assert (gone_id, set(gone)) == ("", {"__provider"})  # empty id: gone from state
     assert [t["status"] for t in tokens(tenant)] == ["inactive"]
     assert counts == {
         "create": [("POST", TOKENS, 201)],
@@ -208,7 +208,9 @@ def test_create_survives_one_fault_with_exactly_one_token(
         inputs = host.checked({"flow_url": flow_url, "mode": "managed", "token_name": "t"})
         id_, outs = host.create(inputs)
     posts = [c for c in calls(requests_since(sandbox, seq)) if c[0] == "POST"]
-    assert len(posts) == 2 and posts[-1] == ("POST", TOKENS, 201)
+    # The sandbox cancels a timed-out request with its connection, so it is never logged.
+    assert len(posts) == (1 if "delay_ms" in fault else 2)
+    assert posts[-1] == ("POST", TOKENS, 201)
     assert [(t["id"], t["status"]) for t in tokens(tenant)] == [(id_, "active")]
     assert deliver(flow_url, outs["authorization"]) == 202
     assert leaks(host, [outs["token"], tenant.admin_token]) == []
@@ -269,7 +271,11 @@ CHECK_FAILURES = {
         ],
     ),
     "managed without API config": (
-        {"flow_url": "https://pendula.app/webhook/inbound/{uuid}", "mode": "managed"},
+        {
+            "flow_url": "https://pendula.app/webhook/inbound/{uuid}",
+            "mode": "managed",
+            "token_name": "t",
+        },
         [
             (
                 "mode",
