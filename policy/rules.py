@@ -22,7 +22,7 @@ from urllib.parse import urlsplit
 
 SUBSCRIPTION_TYPE: Final = "segment:index/destinationSubscription:DestinationSubscription"
 DESTINATION_TYPE: Final = "segment:index/destination:Destination"
-FLOW_TOKEN_TYPE: Final = "pulumi-python:dynamic/pendula:FlowToken"  # noqa: S105 (a type token)
+FLOW_TOKEN_TYPE: Final = "pulumi-python:dynamic/pendula:FlowToken"
 
 WEBHOOKS_ACTIONS_METADATA_ID: Final = "614a3c7d791c91c41bae7599"
 """Catalog id of "Webhooks (Actions)" (reference/segment.md §2.1)."""
