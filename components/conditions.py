@@ -1625,13 +1625,14 @@ def _yaml_leaf(field: str, body: Any, key: str) -> Ast:
         return leaf
     if not isinstance(value, str):
         hint = ""
-        if isinstance(value, bool):
-            word = str(value).lower()
-            hint = (
-                f"; for a boolean use is_true: true / is_false: true, for text quote it: '{word}'"
-            )
-        elif _is_number(value):
-            hint = f"; for a number use equals: {value}, for text quote it: '{value}'"
+        if isinstance(value, bool | int | float):
+            text = js_to_string(value)
+            if isinstance(value, bool) and "is_true" in allowed:
+                hint = f"; for a boolean use is_{text}: true, for the text quote it: '{text}'"
+            elif not isinstance(value, bool) and "equals" in allowed:
+                hint = f"; for a number use equals: {text}, for the text quote it: '{text}'"
+            else:
+                hint = f"; {field} values are text: quote it, '{text}'"
         raise ConditionError(f"{where}: expected a string; got {_describe(value)}{hint}")
     if leaf_type == "event-type" and value not in EVENT_TYPES:
         raise ConditionError(f"{where}: {_unknown('event type', value, EVENT_TYPES)}")
