@@ -1,0 +1,71 @@
+"""``python -m components check``: validate every stack file at once (config, program, policies)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from components.plan import PlanError, PlanRequest, build_plan, find_project_root, redact
+
+EXIT_PROBLEMS = 1
+EXIT_NO_STACKS = 5
+
+EPILOG = f"""\
+Prints one line per problem, prefixed with the stack file. Exit codes: 0 every stack is valid
+and passes the policies; {EXIT_PROBLEMS} at least one problem; 2 bad arguments;
+{EXIT_NO_STACKS} no Pulumi.*.yaml in the stacks directory.
+"""
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = subparsers.add_parser(
+        "check",
+        help="validate every stacks/Pulumi.*.yaml: config, program under mocks, policies",
+        description=__doc__,
+        epilog=EPILOG,
+    )
+    parser.add_argument("--stacks-dir", type=Path, default=Path("stacks"))
+    parser.add_argument(
+        "--project-root",
+        type=Path,
+        default=None,
+        help="where sampleEvent paths start (default: the directory holding Pulumi.yaml)",
+    )
+    parser.set_defaults(func=run)
+
+
+def problems_of(stacks_dir: Path, project_root: Path) -> tuple[int, list[str]]:
+    """How many stack files were checked, and every problem as ``<file>: <problem>``."""
+    files = sorted(stacks_dir.glob("Pulumi.*.yaml"))
+    lines: list[str] = []
+    for path in files:
+        stack = path.name.removeprefix("Pulumi.").removesuffix(".yaml")
+        request = PlanRequest(stack=stack, stacks_dir=stacks_dir, project_root=project_root)
+        try:
+            document = build_plan(request)
+        except PlanError as exc:
+            lines.append(f"{path}: {exc}")
+            continue
+        found = [f"{path}: {p}" for p in document["problems"]]
+        found += [
+            f"{path}: policy {v['policy']} on {v['resource']}: {v['message']}"
+            for v in document["violations"]
+        ]
+        lines += [redact(line, document) for line in found]
+    return len(files), lines
+
+
+def run(args: argparse.Namespace) -> int:
+    project_root = args.project_root or find_project_root(args.stacks_dir)
+    count, lines = problems_of(args.stacks_dir, project_root)
+    if count == 0:
+        print(f"error: no Pulumi.*.yaml stack files in {args.stacks_dir}", file=sys.stderr)
+        return EXIT_NO_STACKS
+    for line in lines:
+        print(line)
+    if lines:
+        print(f"{len(lines)} problem(s) in {count} stack file(s)", file=sys.stderr)
+        return EXIT_PROBLEMS
+    print(f"{count} stack file(s) valid; all policies pass")
+    return 0

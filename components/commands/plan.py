@@ -1,0 +1,78 @@
+"""``python -m components plan``: what a stack declares, offline, and how it differs from a ref."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from components.plan import (
+    EXIT_INVALID_CONFIG,
+    EXIT_OK,
+    EXIT_POLICY,
+    EXIT_UNREADABLE,
+    PlanError,
+    PlanRequest,
+    build_plan,
+    exit_code,
+    find_project_root,
+    redact,
+    render_json,
+    render_markdown,
+    render_text,
+)
+
+RENDERERS = {"text": render_text, "markdown": render_markdown, "json": render_json}
+
+EPILOG = f"""\
+exit codes:
+  {EXIT_OK}  the configuration is valid and every policy passes
+  2  bad command-line arguments
+  {EXIT_INVALID_CONFIG}  the configuration is invalid (each problem is printed with its key path)
+  {EXIT_POLICY}  the configuration is valid but a guard-rail policy fails (printed with its fix)
+  {EXIT_UNREADABLE}  the stack file, or the stack as of --against, cannot be read or planned
+
+The real stack program runs under Pulumi's mock runtime: no CLI, credentials or network are
+used, secure values are never decrypted, and every secret is printed as [secret].
+"""
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = subparsers.add_parser(
+        "plan",
+        help="show what a stack declares (offline), optionally the changes against a git ref",
+        description=__doc__,
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--stack", required=True, help="stack name: stacks/Pulumi.<stack>.yaml")
+    parser.add_argument("--format", choices=sorted(RENDERERS), default="text")
+    parser.add_argument(
+        "--against",
+        metavar="GIT_REF",
+        help="compare with the stack file at this git ref (missing there: everything is new)",
+    )
+    parser.add_argument("--stacks-dir", type=Path, default=Path("stacks"))
+    parser.add_argument(
+        "--project-root",
+        type=Path,
+        default=None,
+        help="where sampleEvent paths start (default: the directory holding Pulumi.yaml)",
+    )
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    request = PlanRequest(
+        stack=args.stack,
+        stacks_dir=args.stacks_dir,
+        project_root=args.project_root or find_project_root(args.stacks_dir),
+        against=args.against,
+    )
+    try:
+        document = build_plan(request)
+    except PlanError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    sys.stdout.write(redact(RENDERERS[args.format](document), document))
+    return exit_code(document)

@@ -1,0 +1,925 @@
+"""Offline plan of a stack: what it declares, how that differs from a git ref, and the policies.
+
+The real stack program runs under Pulumi's mock runtime (``components.offline``), so the plan
+shows exactly what ``pulumi preview`` would send to the engine, without the CLI, credentials
+or network. ``secure:`` values are never decrypted: each one becomes a private stand-in
+derived from its ciphertext, so a re-encrypted secret shows as ``[secret] changed`` and its
+value can never appear. Every secret is printed as ``[secret]``.
+
+The result is one JSON-able document (``build_plan``); ``render_text`` and
+``render_markdown`` present the same document for terminals and pull-request comments.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import subprocess
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pulumi.output import Unknown
+
+from components.config import (
+    PROJECT,
+    SECRET_KEYS,
+    ConfigError,
+    StackConfig,
+    parse_stack_config,
+)
+from components.mapping import MappingError, render
+from components.offline import (
+    DESTINATION_TYPE,
+    FLOW_TOKEN_TYPE,
+    SUBSCRIPTION_TYPE,
+    RecordedResource,
+    Secret,
+    run_program,
+    unwrap,
+)
+from components.pendula.flow_token import _REPLACING_FIELDS as TOKEN_REPLACING_FIELDS
+from components.trigger import subscription_settings
+from policy.rules import UNKNOWN, PolicyConfig, StackResource, check_resource, check_stack
+
+SECRET = "[secret]"
+KNOWN_AFTER_APPLY = "(known after apply)"
+
+EXIT_OK = 0
+EXIT_INVALID_CONFIG = 3
+"""The stack file or the program rejected the configuration (or a sample event is unusable)."""
+EXIT_POLICY = 4
+"""The configuration is valid but a guard-rail policy fails."""
+EXIT_UNREADABLE = 5
+"""The stack file (or the git ref given with --against) cannot be read."""
+
+REPLACING_KEYS: Mapping[str, tuple[str, ...]] = {
+    # Terraform RequiresReplace attributes of segmentio/segment 1.6.1 (sdks/segment docstrings).
+    DESTINATION_TYPE: ("sourceId", "metadata.id"),
+    SUBSCRIPTION_TYPE: ("destinationId", "actionId", "modelId"),
+    FLOW_TOKEN_TYPE: tuple(TOKEN_REPLACING_FIELDS),
+}
+"""Input keys whose change makes the provider delete and re-create the resource."""
+
+_SECRET_LEAVES = frozenset({"settings.headers.Authorization", "settings.sharedSecret"})
+"""Inside a secret ``settings`` JSON, the leaves that hold credentials. The rest of it (URL,
+method, body mapping, custom context) comes from plain stack config and is shown."""
+
+_PROVIDER_URL_KEY = "segment:url"
+_PROVIDER_TOKEN_KEY = "segment:token"
+
+
+class PlanError(Exception):
+    """The plan cannot be made at all; ``exit_code`` says why (see the EXIT_ constants)."""
+
+    def __init__(self, message: str, exit_code: int) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
+
+
+@dataclass(frozen=True)
+class StackInput:
+    """One stack file read offline: project values (secure ones replaced), provider config."""
+
+    label: str
+    values: dict[str, Any]
+    secret_keys: frozenset[str]
+    provider: dict[str, str | None]
+    secrets: frozenset[str] = field(repr=False)
+    """Every secret text the program may see (plaintext sandbox values and stand-ins), so the
+    rendered plan can be scrubbed of them as a last line of defence."""
+
+
+def read_stack_text(text: str, label: str) -> StackInput:
+    """Parse a stack file's text; ``secure:`` leaves become stand-ins, never decrypted."""
+    try:
+        document = yaml.safe_load(text) or {}
+    except yaml.YAMLError as exc:
+        raise PlanError(f"{label}: not valid YAML ({exc})", EXIT_UNREADABLE) from None
+    config = document.get("config") if isinstance(document, dict) else None
+    if config is not None and not isinstance(config, dict):
+        raise PlanError(f"{label}: 'config' must be a mapping of keys", EXIT_UNREADABLE)
+    values: dict[str, Any] = {}
+    secret_keys: set[str] = set()
+    secrets: set[str] = set()
+    provider: dict[str, str | None] = {}
+    prefix = f"{PROJECT}:"
+    for raw_key, value in (config or {}).items():
+        key = str(raw_key)
+        if key.startswith(prefix):
+            name = key[len(prefix) :]
+            replaced, all_secure = _replace_secure(value, secrets)
+            values[name] = replaced
+            if all_secure:
+                secret_keys.add(name)
+            if name in SECRET_KEYS:
+                secrets.update(s for s in _leaf_strings(replaced) if s)
+        elif key == _PROVIDER_URL_KEY:
+            provider["url"] = None if isinstance(value, dict) else str(value)
+        elif key == _PROVIDER_TOKEN_KEY:
+            provider["token"] = SECRET
+            if isinstance(value, str):
+                secrets.add(value)
+    return StackInput(label, values, frozenset(secret_keys), provider, frozenset(secrets))
+
+
+def _replace_secure(value: Any, secrets: set[str]) -> tuple[Any, bool]:
+    """``{secure: <ciphertext>}`` -> a stand-in unique to that ciphertext; report all-secure."""
+    if isinstance(value, dict) and set(value) == {"secure"}:
+        digest = hashlib.sha256(str(value["secure"]).encode()).hexdigest()[:16]
+        stand_in = f"secure-{digest}"
+        secrets.add(stand_in)
+        return stand_in, True
+    if isinstance(value, dict):
+        pairs = {k: _replace_secure(v, secrets) for k, v in value.items()}
+        secure = bool(pairs) and all(s for _, s in pairs.values())
+        return {k: v for k, (v, _) in pairs.items()}, secure
+    if isinstance(value, list):
+        items = [_replace_secure(v, secrets) for v in value]
+        return [v for v, _ in items], bool(items) and all(s for _, s in items)
+    return value, False
+
+
+def _leaf_strings(value: Any) -> Iterator[str]:
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from _leaf_strings(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _leaf_strings(item)
+
+
+# --- running the program ----------------------------------------------------------------
+
+
+@dataclass
+class ProgramRun:
+    """The program's result for one stack input: config, resources, or the problems."""
+
+    stack: StackInput
+    config: StackConfig | None = None
+    resources: list[RecordedResource] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+
+
+def run_stack(stack: StackInput, stack_name: str) -> ProgramRun:
+    """Validate the config and run the real program under mocks, as a preview would."""
+    run = ProgramRun(stack)
+    try:
+        run.config = parse_stack_config(stack.values, stack.secret_keys, source=stack.label)
+        run.resources = run_program(stack.values, stack.secret_keys, stack=stack_name, preview=True)
+    except ConfigError as exc:
+        run.problems = list(exc.problems)
+    except Exception as exc:  # any program failure is a finding of the plan, not a crash
+        run.problems = [f"the stack program failed: {type(exc).__name__}: {exc}"]
+    return run
+
+
+def policy_config(config: StackConfig) -> PolicyConfig:
+    """The guard rails' tunables as the stack configures them."""
+    return PolicyConfig(
+        allowed_hosts=tuple(h.lower() for h in config.allowed_pendula_hosts),
+        allow_loopback=config.sandbox,
+        max_mappings_per_destination=config.max_mappings_per_destination,
+    )
+
+
+def _policy_value(value: Any) -> Any:
+    """Inputs as the policy engine sees them: secrets unwrapped, unknowns as ``UNKNOWN``."""
+    if isinstance(value, Secret):
+        return _policy_value(value.value)
+    if isinstance(value, Unknown):
+        return UNKNOWN
+    if isinstance(value, dict):
+        return {k: _policy_value(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_policy_value(v) for v in value]
+    return value
+
+
+def check_policies(run: ProgramRun) -> list[dict[str, str]]:
+    """Every resource rule on each recorded resource, and the stack rules on all of them."""
+    if run.config is None:
+        return []
+    config = policy_config(run.config)
+    violations = []
+    stack_resources = []
+    for resource in run.resources:
+        props = _policy_value(resource.inputs)
+        violations.extend(
+            check_resource(
+                resource.type, props, resource.additional_secret_outputs, config, resource.name
+            )
+        )
+        stack_resources.append(
+            StackResource(resource.urn, resource.type, props, parent=resource.parent or None)
+        )
+    violations.extend(check_stack(stack_resources, config))
+    return [
+        {"policy": v.policy, "resource": _urn_name(v.urn_or_name), "message": v.message}
+        for v in violations
+    ]
+
+
+def _urn_name(urn_or_name: str) -> str:
+    return urn_or_name.rsplit("::", 1)[-1]
+
+
+# --- describing what the stack declares ---------------------------------------------------
+
+
+def _ordered(run: ProgramRun) -> list[RecordedResource]:
+    """Registrations in tree order (registration order is not deterministic)."""
+    expected: list[str] = []
+    if run.config is not None:
+        for destination in run.config.destinations:
+            expected += [destination.name, f"{destination.name}-destination"]
+            for flow in destination.flows:
+                expected += [
+                    f"{destination.name}-{flow.name}-token",
+                    f"{destination.name}-{flow.name}-subscription",
+                ]
+    rank = {name: index for index, name in enumerate(expected)}
+    return sorted(run.resources, key=lambda r: (rank.get(r.name, len(rank)), r.type, r.name))
+
+
+def _resource_rows(run: ProgramRun) -> list[dict[str, Any]]:
+    names_by_urn = {r.urn: r.name for r in run.resources}
+    return [
+        {
+            "type": r.type,
+            "name": r.name,
+            "parent": names_by_urn.get(r.parent),
+            "provider": _provider_label(r.provider),
+        }
+        for r in _ordered(run)
+    ]
+
+
+def _provider_label(reference: str) -> str | None:
+    """``urn::<name>`` of an explicit provider reference (``<urn>::<id>``), else None."""
+    if not reference:
+        return None
+    urn = reference.rsplit("::", 1)[0]
+    return urn.rsplit("::", 1)[-1]
+
+
+def _settings_of(resource: RecordedResource | None, fallback: str) -> dict[str, Any]:
+    """A subscription's settings object; ``fallback`` when not known before apply."""
+    raw = unwrap(resource.inputs.get("settings")) if resource is not None else None
+    text = raw if isinstance(raw, str) else fallback
+    parsed: dict[str, Any] = json.loads(text)
+    return parsed
+
+
+def _fallback_settings(flow: Any) -> str:
+    """What a flow's settings will be once its managed token exists (the header is unknown)."""
+    return subscription_settings(
+        url=flow.url, authorization=KNOWN_AFTER_APPLY, data=flow.data,
+        custom_context=flow.custom_context,
+    )  # fmt: skip
+
+
+def _body_preview(flow: Any, data: Any, root: Path, key: str) -> tuple[Any, str | None]:
+    """The body Pendula would receive for the flow's sample event, or the problem."""
+    if flow.sample_event is None:
+        return None, None
+    shown = f"{key}: '{flow.sample_event}'"
+    try:
+        event = json.loads((root / flow.sample_event).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return None, f"{shown} not found (paths start at the project root, {root})"
+    except (OSError, ValueError) as exc:
+        return None, f"{shown} cannot be read as JSON ({exc})"
+    if not isinstance(event, dict):
+        return None, f"{shown} must hold one JSON object (a Segment event)"
+    try:
+        return render(data, event), None
+    except MappingError as exc:
+        return None, f"{shown}: rendering the flow's data mapping fails: {exc}"
+
+
+def _destinations(run: ProgramRun, root: Path) -> tuple[list[dict[str, Any]], list[str]]:
+    assert run.config is not None
+    by_name = {r.name: r for r in run.resources}
+    problems: list[str] = []
+    destinations = []
+    for d_index, destination in enumerate(run.config.destinations):
+        resource = by_name.get(f"{destination.name}-destination")
+        inputs = resource.inputs if resource is not None else {}
+        flows = []
+        for f_index, flow in enumerate(destination.flows):
+            key = f"{PROJECT}:destinations[{d_index}].flows[{f_index}].sampleEvent"
+            prefix = f"{destination.name}-{flow.name}"
+            subscription = by_name.get(f"{prefix}-subscription")
+            token = by_name.get(f"{prefix}-token")
+            settings = _settings_of(subscription, _fallback_settings(flow))
+            headers = dict(settings.get("headers") or {})
+            known = headers.get("Authorization") != KNOWN_AFTER_APPLY
+            headers["Authorization"] = SECRET if known else f"{SECRET} {KNOWN_AFTER_APPLY}"
+            preview, problem = _body_preview(flow, settings.get("data"), root, key)
+            if problem is not None:
+                problems.append(problem)
+            token_inputs = unwrap(token.inputs) if token is not None else {}
+            sub_inputs = subscription.inputs if subscription is not None else {}
+            flows.append(
+                {
+                    "name": flow.name,
+                    "displayName": sub_inputs.get("name"),
+                    "enabled": sub_inputs.get("enabled"),
+                    "trigger": sub_inputs.get("trigger"),
+                    "url": settings.get("url"),
+                    "method": settings.get("method"),
+                    "batchSize": settings.get("batch_size"),
+                    "enableBatching": settings.get("enable_batching"),
+                    "headers": headers,
+                    "customContext": headers.get("X-PENDULA-CUSTOM-CONTEXT"),
+                    "data": settings.get("data"),
+                    "token": {
+                        "mode": token_inputs.get("mode", "provided"),
+                        "scheme": token_inputs.get("scheme", "bearer"),
+                        "resource": token.name if token is not None else None,
+                    },
+                    "subscription": subscription.name if subscription is not None else None,
+                    "sampleEvent": flow.sample_event,
+                    "bodyPreview": preview,
+                }
+            )
+        destinations.append(
+            {
+                "name": destination.name,
+                "resource": resource.name if resource is not None else None,
+                "displayName": inputs.get("name"),
+                "sourceId": inputs.get("sourceId"),
+                "enabled": inputs.get("enabled"),
+                "sharedSecret": SECRET if destination.shared_secret is not None else None,
+                "flows": flows,
+            }
+        )
+    return destinations, problems
+
+
+# --- comparing two runs -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Leaf:
+    """One flattened input value; secret and unknown values are compared, never shown."""
+
+    value: Any
+    secret: bool = False
+    unknown: bool = False
+
+    def shown(self) -> Any:
+        if self.unknown:
+            return KNOWN_AFTER_APPLY
+        return SECRET if self.secret else self.value
+
+
+def flatten_inputs(resource: RecordedResource, fallback_settings: str | None) -> dict[str, _Leaf]:
+    """Inputs as dotted paths; JSON ``settings`` strings are opened so changes are precise."""
+    leaves: dict[str, _Leaf] = {}
+    for key, value in resource.inputs.items():
+        secret = isinstance(value, Secret)
+        plain = unwrap(value)
+        if key == "settings" and isinstance(plain, Unknown) and fallback_settings is not None:
+            plain, secret = fallback_settings, True
+        if key == "settings" and isinstance(plain, str) and _json_object(plain) is not None:
+            _flatten_into(leaves, "settings", _json_object(plain), secret)
+        else:
+            _flatten_into(leaves, key, plain, secret)
+    return leaves
+
+
+def _json_object(text: str) -> dict[str, Any] | None:
+    try:
+        parsed = json.loads(text)
+    except ValueError:
+        return None
+    return parsed if isinstance(parsed, dict) else None
+
+
+def _flatten_into(leaves: dict[str, _Leaf], path: str, value: Any, secret: bool) -> None:
+    if isinstance(value, dict) and value:
+        for key, item in value.items():
+            _flatten_into(leaves, f"{path}.{key}", item, secret)
+        return
+    if isinstance(value, Unknown) or value == KNOWN_AFTER_APPLY:
+        leaves[path] = _Leaf(None, secret, unknown=True)
+        return
+    # Only the credential leaves of a secret settings object stay hidden; a whole secret
+    # value (a token) is hidden entirely.
+    hidden = secret and (not path.startswith("settings.") or path in _SECRET_LEAVES)
+    leaves[path] = _Leaf(value, hidden)
+
+
+def _replaces(resource_type: str, path: str) -> bool:
+    return any(path == k or path.startswith(k + ".") for k in REPLACING_KEYS.get(resource_type, ()))
+
+
+def _change_row(path: str, old: _Leaf | None, new: _Leaf | None, replace: bool) -> dict[str, Any]:
+    secret = (old is not None and old.secret) or (new is not None and new.secret)
+    row: dict[str, Any] = {"key": path, "action": "replace" if replace else "update"}
+    if secret:
+        row.update(old=SECRET if old else None, new=SECRET if new else None, note="changed")
+    else:
+        row.update(old=old.shown() if old else None, new=new.shown() if new else None)
+    return row
+
+
+def diff_runs(base: ProgramRun, head: ProgramRun) -> list[dict[str, Any]]:
+    """Per resource: create / delete / replace / update / same, with the changed keys."""
+    base_by_key = {(r.type, r.name): r for r in base.resources}
+    head_by_key = {(r.type, r.name): r for r in head.resources}
+    base_fallbacks, head_fallbacks = _fallbacks(base), _fallbacks(head)
+    entries: dict[tuple[str, str], dict[str, Any]] = {}
+    for resource in _ordered(head):
+        key = (resource.type, resource.name)
+        old = base_by_key.get(key)
+        if old is None:
+            entries[key] = _entry(resource, "create", [])
+            continue
+        old_leaves = flatten_inputs(old, base_fallbacks.get(old.name))
+        new_leaves = flatten_inputs(resource, head_fallbacks.get(resource.name))
+        rows = []
+        for path in sorted(set(old_leaves) | set(new_leaves)):
+            before, after = old_leaves.get(path), new_leaves.get(path)
+            if before == after:
+                continue
+            rows.append(_change_row(path, before, after, _replaces(resource.type, path)))
+        entries[key] = _entry(resource, _action(rows), rows)
+    for resource in _ordered(base):
+        if (resource.type, resource.name) not in head_by_key:
+            entries[(resource.type, resource.name)] = _entry(resource, "delete", [])
+    _cascade(entries, head)
+    order = [(r.type, r.name) for r in _ordered(head)]
+    order += [k for k in entries if k not in set(order)]
+    return [entries[k] for k in order]
+
+
+def _fallbacks(run: ProgramRun) -> dict[str, str]:
+    if run.config is None:
+        return {}
+    return {f"{d.name}-{f.name}-subscription": _fallback_settings(f) for d, f in run.config.flows()}
+
+
+def _entry(resource: RecordedResource, action: str, rows: list[dict[str, Any]]) -> dict[str, Any]:
+    return {"type": resource.type, "name": resource.name, "action": action, "changes": rows}
+
+
+def _action(rows: Sequence[Mapping[str, Any]]) -> str:
+    if not rows:
+        return "same"
+    return "replace" if any(r["action"] == "replace" for r in rows) else "update"
+
+
+def _cascade(entries: dict[tuple[str, str], dict[str, Any]], head: ProgramRun) -> None:
+    """Changes that follow from a replacement although no input of the dependant changed.
+
+    A replaced destination gets a new id, so its subscriptions (``destinationId``,
+    RequiresReplace) are replaced too; a replaced managed token gets a new credential, so its
+    subscription's Authorization header changes. At preview both are unknown on each side,
+    which is why they are added here rather than found by comparing inputs.
+    """
+    parent_of = {r.name: r.parent for r in head.resources}
+    replaced_destinations = {
+        parent_of[e["name"]]
+        for e in entries.values()
+        if e["type"] == DESTINATION_TYPE and e["action"] == "replace"
+    }
+    for entry in entries.values():
+        if entry["type"] != SUBSCRIPTION_TYPE or entry["action"] in ("create", "delete"):
+            continue
+        if parent_of.get(entry["name"]) in replaced_destinations:
+            entry["changes"].append(
+                {
+                    "key": "destinationId",
+                    "action": "replace",
+                    "old": None,
+                    "new": KNOWN_AFTER_APPLY,
+                    "note": "the destination is replaced",
+                }
+            )
+            entry["action"] = "replace"
+        token = entries.get(
+            (FLOW_TOKEN_TYPE, entry["name"].removesuffix("-subscription") + "-token")
+        )
+        if token is not None and token["action"] == "replace":
+            entry["changes"].append(
+                {
+                    "key": "settings.headers.Authorization",
+                    "action": "update",
+                    "old": SECRET,
+                    "new": SECRET,
+                    "note": "changed (new token)",
+                }
+            )
+            entry["action"] = _action(entry["changes"])
+        entry["changes"].sort(key=lambda row: row["key"])
+
+
+# --- the document -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PlanRequest:
+    """What to plan: a stack name, where its files are, and an optional git ref to compare."""
+
+    stack: str
+    stacks_dir: Path
+    project_root: Path
+    against: str | None = None
+
+
+def stack_file(stacks_dir: Path, stack: str) -> Path:
+    return stacks_dir / f"Pulumi.{stack}.yaml"
+
+
+def find_project_root(stacks_dir: Path) -> Path:
+    """The nearest directory at or above the stacks directory holding Pulumi.yaml, else cwd."""
+    for directory in [stacks_dir.resolve(), *stacks_dir.resolve().parents]:
+        if (directory / "Pulumi.yaml").is_file():
+            return directory
+    return Path.cwd()
+
+
+def read_stack_file(path: Path) -> StackInput:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise PlanError(f"{path}: no such stack file", EXIT_UNREADABLE) from None
+    except OSError as exc:
+        raise PlanError(f"{path}: cannot be read ({exc.strerror})", EXIT_UNREADABLE) from None
+    return read_stack_text(text, str(path))
+
+
+def read_stack_at_ref(path: Path, ref: str) -> StackInput | None:
+    """The stack file as of a git ref, or None when the file did not exist there."""
+    directory, name = path.parent, path.name
+
+    def git(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(  # noqa: S603 (fixed argv, no shell)
+            ["git", "-C", str(directory), *args],  # noqa: S607 (git from PATH, like a user)
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+
+    verified = git("rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}")
+    if verified.returncode != 0:
+        raise PlanError(
+            f"--against {ref}: not a git commit, branch or tag here "
+            f"({verified.stderr.strip() or 'unknown revision'})",
+            EXIT_UNREADABLE,
+        )
+    spec = f"{ref}:./{name}"
+    if git("cat-file", "-e", spec).returncode != 0:
+        return None
+    shown = git("show", spec)
+    if shown.returncode != 0:
+        raise PlanError(f"--against {ref}: {shown.stderr.strip()}", EXIT_UNREADABLE)
+    return read_stack_text(shown.stdout, f"{path} at {ref}")
+
+
+def build_plan(request: PlanRequest) -> dict[str, Any]:
+    """The whole plan as one JSON-able document (see the module docstring)."""
+    path = stack_file(request.stacks_dir, request.stack)
+    head_input = read_stack_file(path)
+    base_input: StackInput | None = None
+    if request.against is not None:
+        base_input = read_stack_at_ref(path, request.against)
+
+    head = run_stack(head_input, request.stack)
+    document: dict[str, Any] = {
+        "stack": request.stack,
+        "stackFile": str(path),
+        "segmentProvider": {
+            "url": head_input.provider.get("url"),
+            "token": head_input.provider.get("token"),
+        },
+        "resources": [],
+        "destinations": [],
+        "problems": list(head.problems),
+        "violations": [],
+    }
+    if head.config is not None and not head.problems:
+        document["resources"] = _resource_rows(head)
+        document["destinations"], problems = _destinations(head, request.project_root)
+        document["problems"] += problems
+        document["violations"] = check_policies(head)
+    if request.against is not None:
+        document["against"] = _against(request.against, base_input, head, request.stack)
+    document["status"] = _status(document)
+    document["_secrets"] = head_input.secrets | (base_input.secrets if base_input else set())
+    return document
+
+
+def _against(
+    ref: str, base_input: StackInput | None, head: ProgramRun, stack: str
+) -> dict[str, Any]:
+    if head.problems:
+        return {"ref": ref, "existed": base_input is not None, "changes": [], "summary": {}}
+    if base_input is None:
+        base = ProgramRun(StackInput(ref, {}, frozenset(), {}, frozenset()))
+    else:
+        base = run_stack(base_input, stack)
+        if base.problems:
+            lines = "\n".join(f"  - {p}" for p in base.problems)
+            raise PlanError(
+                f"cannot plan the stack as of {ref}, so there is nothing to compare with:\n{lines}",
+                EXIT_UNREADABLE,
+            )
+    changes = diff_runs(base, head)
+    summary = {a: 0 for a in ("create", "update", "replace", "delete", "same")}
+    for entry in changes:
+        summary[entry["action"]] += 1
+    return {
+        "ref": ref,
+        "existed": base_input is not None,
+        "changes": [c for c in changes if c["action"] != "same"],
+        "summary": summary,
+    }
+
+
+def _status(document: Mapping[str, Any]) -> str:
+    if document["problems"]:
+        return "invalid-config"
+    if document["violations"]:
+        return "policy-violations"
+    return "ok"
+
+
+def exit_code(document: Mapping[str, Any]) -> int:
+    return {
+        "ok": EXIT_OK,
+        "invalid-config": EXIT_INVALID_CONFIG,
+        "policy-violations": EXIT_POLICY,
+    }[document["status"]]
+
+
+def public(document: Mapping[str, Any]) -> dict[str, Any]:
+    """The document without its private list of secret texts."""
+    return {k: v for k, v in document.items() if not k.startswith("_")}
+
+
+def redact(text: str, document: Mapping[str, Any]) -> str:
+    """Last line of defence: no secret text from the stack file may reach the output."""
+    for secret in sorted(document.get("_secrets", ()), key=len, reverse=True):
+        if len(secret) >= 4:
+            text = text.replace(secret, SECRET)
+    return text
+
+
+# --- rendering ----------------------------------------------------------------------------
+
+
+def render_json(document: Mapping[str, Any]) -> str:
+    """Stable, machine-readable: sorted keys, two-space indent."""
+    return json.dumps(public(document), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+def _value(value: Any) -> str:
+    if value is None:
+        return "(none)"
+    if value in (SECRET, KNOWN_AFTER_APPLY) or (
+        isinstance(value, str) and value.startswith(SECRET)
+    ):
+        return str(value)
+    return json.dumps(value, ensure_ascii=False, sort_keys=True)
+
+
+def _change_text(row: Mapping[str, Any]) -> str:
+    if row.get("note", "").startswith("changed"):
+        tail = f"{SECRET} {row['note']}"
+    else:
+        tail = f"{_value(row['old'])} → {_value(row['new'])}"
+        if row.get("note"):
+            tail += f" ({row['note']})"
+    marker = " [REPLACE]" if row["action"] == "replace" else ""
+    return f"{row['key']}: {tail}{marker}"
+
+
+_ACTION_SIGN = {"create": "+", "delete": "-", "replace": "+-", "update": "~", "same": " "}
+
+
+def render_text(document: Mapping[str, Any]) -> str:
+    lines = [
+        f"Stack {document['stack']} ({document['stackFile']}): offline plan, nothing is "
+        "deployed; secure values are not decrypted.",
+    ]
+    provider = document["segmentProvider"]
+    lines.append(
+        f"Segment provider: url {provider['url'] or '(default)'}, "
+        f"token {provider['token'] or '(not set)'}"
+    )
+    if document["resources"]:
+        lines += ["", f"Resources ({len(document['resources'])}):"]
+        depth = _depths(document["resources"])
+        for row in document["resources"]:
+            indent = "  " * (depth[row["name"]] + 1)
+            via = f"  (provider {row['provider']})" if row["provider"] else ""
+            lines.append(f"{indent}{row['name']}  {row['type']}{via}")
+    for destination in document["destinations"]:
+        lines += [
+            "",
+            f"Destination {destination['name']}: {_value(destination['displayName'])} on source "
+            f"{destination['sourceId']}, {'enabled' if destination['enabled'] else 'disabled'}"
+            + (", shared secret [secret]" if destination["sharedSecret"] else ""),
+        ]
+        for flow in destination["flows"]:
+            lines += _flow_text(flow)
+    lines += _against_text(document.get("against"))
+    lines += _findings_text(document)
+    return "\n".join(lines) + "\n"
+
+
+def _depths(rows: Sequence[Mapping[str, Any]]) -> dict[str, int]:
+    depth: dict[str, int] = {}
+    for row in rows:
+        parent = row["parent"]
+        depth[row["name"]] = depth.get(parent, -1) + 1 if parent else 0
+    return depth
+
+
+def _flow_text(flow: Mapping[str, Any]) -> list[str]:
+    token = flow["token"]
+    lines = [
+        f"  Flow {flow['name']} ({_value(flow['displayName'])}): mapping "
+        f"{'enabled' if flow['enabled'] else 'disabled'}",
+        f"    trigger:        {flow['trigger']}",
+        f"    target:         {flow['method']} {flow['url']}",
+        f"    batching:       enable_batching {_value(flow['enableBatching'])}, "
+        f"batch_size {_value(flow['batchSize'])}",
+        f"    custom context: {flow['customContext'] or '(none)'}",
+        f"    token:          {token['mode']}, {token['scheme']}; "
+        f"Authorization {flow['headers']['Authorization']}",
+        f"    data:           {_value(flow['data'])}",
+    ]
+    if flow["sampleEvent"]:
+        lines.append(f"    body preview for {flow['sampleEvent']}:")
+        if flow["bodyPreview"] is None:
+            lines.append("      (not available, see problems)")
+        else:
+            body = json.dumps(flow["bodyPreview"], indent=2, sort_keys=True, ensure_ascii=False)
+            lines += [f"      {line}" for line in body.splitlines()]
+    return lines
+
+
+def _against_text(against: Mapping[str, Any] | None) -> list[str]:
+    if against is None:
+        return []
+    lines = ["", f"Changes against {against['ref']}:"]
+    if not against["existed"]:
+        lines.append("  (the stack file does not exist there: everything is new)")
+    if against["summary"]:
+        lines.append("  " + _summary_text(against["summary"]))
+    for entry in against["changes"]:
+        lines.append(f"  {_ACTION_SIGN[entry['action']]} {entry['action']} {entry['name']}"
+                     f"  {entry['type']}")  # fmt: skip
+        lines += [f"      {_change_text(row)}" for row in entry["changes"]]
+    return lines
+
+
+def _summary_text(summary: Mapping[str, int]) -> str:
+    return ", ".join(f"{summary[a]} to {a}" for a in ("create", "update", "replace", "delete")) + (
+        f", {summary['same']} unchanged"
+    )
+
+
+def _findings_text(document: Mapping[str, Any]) -> list[str]:
+    lines = [""]
+    if document["problems"]:
+        lines.append(f"Configuration problems ({len(document['problems'])}):")
+        lines += [f"  - {p}" for p in document["problems"]]
+    if document["violations"]:
+        lines.append(f"Policy violations ({len(document['violations'])}):")
+        lines += [
+            f"  - [{v['policy']}] {v['resource']}: {v['message']}" for v in document["violations"]
+        ]
+    if document["status"] == "ok":
+        lines.append("Configuration valid; all policies pass.")
+    return lines
+
+
+def _md(value: Any) -> str:
+    """A table cell: code-formatted, pipes escaped."""
+    text = _value(value) if not isinstance(value, str) else value
+    return "`" + text.replace("|", "\\|").replace("`", "'") + "`"
+
+
+def render_markdown(document: Mapping[str, Any]) -> str:
+    """For a pull-request comment: headings, tables, collapsed body previews."""
+    provider = document["segmentProvider"]
+    lines = [
+        f"## Offline plan: stack `{document['stack']}`",
+        "",
+        f"Stack file `{document['stackFile']}` · Segment API `{provider['url'] or '(default)'}` "
+        f"· token `{provider['token'] or '(not set)'}` · secure values are not decrypted.",
+    ]
+    status = {
+        "ok": "✅ configuration valid, all policies pass",
+        "invalid-config": "❌ invalid configuration",
+        "policy-violations": "❌ policy violations",
+    }[document["status"]]
+    lines += ["", f"**Status:** {status}"]
+    against = document.get("against")
+    if against is not None:
+        lines += ["", f"### Changes against `{against['ref']}`", ""]
+        if not against["existed"]:
+            lines += ["The stack file does not exist there: everything is new.", ""]
+        if against["summary"]:
+            lines += [_summary_text(against["summary"]) + ".", ""]
+        if against["changes"]:
+            lines += [
+                "| action | resource | type | key | before | after |",
+                "|---|---|---|---|---|---|",
+            ]
+            for entry in against["changes"]:
+                rows = entry["changes"] or [None]
+                for row in rows:
+                    lines.append(_md_change_row(entry, row))
+    if document["resources"]:
+        lines += ["", "### Resources", "", "| resource | type | parent |", "|---|---|---|"]
+        for r in document["resources"]:
+            parent = f"`{r['parent']}`" if r["parent"] else "—"
+            lines.append(f"| `{r['name']}` | `{r['type']}` | {parent} |")
+    for destination in document["destinations"]:
+        lines += _md_destination(destination)
+    if document["problems"]:
+        lines += ["", "### Configuration problems", ""]
+        lines += [f"- {p}" for p in document["problems"]]
+    if document["violations"]:
+        lines += [
+            "",
+            "### Policy violations",
+            "",
+            "| policy | resource | message |",
+            "|---|---|---|",
+        ]
+        for v in document["violations"]:
+            message = v["message"].replace("|", "\\|")
+            lines.append(f"| `{v['policy']}` | `{v['resource']}` | {message} |")
+    return "\n".join(lines) + "\n"
+
+
+def _md_change_row(entry: Mapping[str, Any], row: Mapping[str, Any] | None) -> str:
+    action = entry["action"].upper() if entry["action"] == "replace" else entry["action"]
+    head = f"| {action} | `{entry['name']}` | `{entry['type']}` |"
+    if row is None:
+        return head + " | | |"
+    key = row["key"] + (" (replace)" if row["action"] == "replace" else "")
+    if row.get("note", "").startswith("changed"):
+        return head + f" {_md(key)} | `{SECRET}` | `{SECRET}` {row['note']} |"
+    note = f" ({row['note']})" if row.get("note") else ""
+    return head + f" {_md(key)} | {_md(row['old'])} | {_md(row['new'])}{note} |"
+
+
+def _md_destination(destination: Mapping[str, Any]) -> list[str]:
+    lines = [
+        "",
+        f"### Destination `{destination['name']}`",
+        "",
+        f"{_md(destination['displayName'])} on source {_md(destination['sourceId'])}, "
+        f"{'enabled' if destination['enabled'] else 'disabled'}"
+        + (", shared secret `[secret]`" if destination["sharedSecret"] else "")
+        + ".",
+        "",
+        "| flow | enabled | trigger | target | batching | custom context | token |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for flow in destination["flows"]:
+        token = flow["token"]
+        lines.append(
+            f"| `{flow['name']}` | {'yes' if flow['enabled'] else 'no'} | {_md(flow['trigger'])} "
+            f"| {_md(str(flow['method']) + ' ' + str(flow['url']))} "
+            f"| {_md('off' if flow['enableBatching'] is False else 'ON')} "
+            f"(batch_size {flow['batchSize']}) "
+            f"| {_md(flow['customContext']) if flow['customContext'] else '—'} "
+            f"| {token['mode']}, {token['scheme']}, `Authorization: "
+            f"{flow['headers']['Authorization']}` |"
+        )
+    for flow in destination["flows"]:
+        if not flow["sampleEvent"]:
+            continue
+        body = (
+            json.dumps(flow["bodyPreview"], indent=2, sort_keys=True, ensure_ascii=False)
+            if flow["bodyPreview"] is not None
+            else "(not available, see configuration problems)"
+        )
+        lines += [
+            "",
+            "<details>",
+            f"<summary>Body preview: <code>{flow['name']}</code> for "
+            f"<code>{flow['sampleEvent']}</code></summary>",
+            "",
+            "```json",
+            body,
+            "```",
+            "",
+            "</details>",
+        ]
+    return lines
