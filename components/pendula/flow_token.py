@@ -59,7 +59,8 @@ _VISIBLE_ASCII = re.compile(r"^[\x21-\x7e]+$")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 # Fields whose change needs a new token; everything else is an in-place update.
-_REPLACING_FIELDS = ("flow_url", "mode")
+REPLACING_FIELDS = ("flow_url", "mode")
+_REPLACING_FIELDS = REPLACING_FIELDS  # older name, still imported by components/plan.py
 _INPUT_FIELDS = ("flow_url", "mode", "scheme", "tenant_id", "token", "token_name")
 _MANAGED_ONLY = ("token_name", "token_description")
 
@@ -134,7 +135,7 @@ class PendulaFlowTokenProvider(pulumi.dynamic.ResourceProvider):
         if managed or news.get("mode") == "managed":
             fields.append("token_description")
         changed = [f for f in fields if _differs(olds, news, f)]
-        replaces = [f for f in changed if f in _REPLACING_FIELDS]
+        replaces = [f for f in changed if f in REPLACING_FIELDS]
         if managed and olds.get("status") not in (None, "active"):
             replaces.append("status")
         return pulumi.dynamic.DiffResult(

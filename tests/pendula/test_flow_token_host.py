@@ -207,10 +207,13 @@ def test_create_survives_one_fault_with_exactly_one_token(
     with DynamicHost(managed_config(tenant), env) as host:
         inputs = host.checked({"flow_url": flow_url, "mode": "managed", "token_name": "t"})
         id_, outs = host.create(inputs)
-    posts = [c for c in calls(requests_since(sandbox, seq)) if c[0] == "POST"]
-    # The sandbox cancels a timed-out request with its connection, so it is never logged.
-    assert len(posts) == (1 if "delay_ms" in fault else 2)
-    assert posts[-1] == ("POST", TOKENS, 201)
+    # The failed attempt (never logged for a timeout: the sandbox cancels it with its
+    # connection), the retry, and, when the failure may have hidden a create, one list call
+    # to find and deactivate a token whose text was lost.
+    failed = [] if "delay_ms" in fault else [("POST", TOKENS, fault.get("status", 0))]
+    ambiguous = fault.get("status") not in (429, 503)
+    sweep = [("GET", TOKENS, 200)] if ambiguous else []
+    assert calls(requests_since(sandbox, seq)) == [*failed, ("POST", TOKENS, 201), *sweep]
     assert [(t["id"], t["status"]) for t in tokens(tenant)] == [(id_, "active")]
     assert deliver(flow_url, outs["authorization"]) == 202
     assert leaks(host, [outs["token"], tenant.admin_token]) == []
