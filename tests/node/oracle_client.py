@@ -1,0 +1,64 @@
+"""Runs tests/node/oracle.js (Segment's own JavaScript libraries) on a batch of cases."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+NODE_DIR = Path(__file__).resolve().parent
+ORACLE = NODE_DIR / "oracle.js"
+PACKAGES = ("@segment/destination-subscriptions", "@segment/actions-core")
+
+
+def require_oracle() -> None:
+    """Skip (or, when CI is set, fail) unless node and the pinned npm packages are installed."""
+    missing = [name for name in PACKAGES if not (NODE_DIR / "node_modules" / name).is_dir()]
+    reason = ""
+    if shutil.which("node") is None:
+        reason = "node is not on PATH"
+    elif missing:
+        reason = f"{', '.join(missing)} not installed; run: npm ci --prefix tests/node"
+    if reason:
+        if os.environ.get("CI"):
+            pytest.fail(f"Segment oracle unavailable in CI: {reason}")
+        pytest.skip(f"Segment oracle unavailable: {reason}")
+
+
+def run_oracle(cases: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One node process for the whole batch; results are in case order."""
+    require_oracle()
+    completed = subprocess.run(
+        ["node", str(ORACLE)],
+        input=json.dumps(cases, allow_nan=False, default=_undefined),
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=300,
+    )
+    results: list[dict[str, Any]] = json.loads(completed.stdout)
+    assert len(results) == len(cases)
+    return results
+
+
+def _undefined(value: Any) -> Any:
+    raise TypeError(f"not JSON: {value!r}")
+
+
+def as_json(value: Any) -> Any:
+    """What JSON.stringify would make of a Python value (NaN/Infinity -> null, 5.0 -> 5)."""
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            return None
+        return int(value) if value.is_integer() and abs(value) < 1e21 else value
+    if isinstance(value, dict):
+        return {key: as_json(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [as_json(item) for item in value]
+    return value
