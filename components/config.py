@@ -230,8 +230,8 @@ def load_from_pulumi() -> StackConfig:
     """Read and validate the running stack's configuration (inside ``pulumi up``/mocks)."""
     values: dict[str, Any] = {}
     secret_keys: set[str] = set()
-    for key in _ProjectConfig.model_fields.values():
-        name = key.alias or ""
+    for field_name, model_field in _ProjectConfig.model_fields.items():
+        name = model_field.alias or field_name
         full_key = f"{PROJECT}:{name}"
         # get_config returns the decrypted string; objects and arrays arrive as JSON text.
         raw = pulumi.runtime.get_config(full_key)

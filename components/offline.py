@@ -109,7 +109,7 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
     def RegisterResource(self, request: Any) -> Any:  # noqa: N802 (gRPC method name)
         response = super().RegisterResource(request)
         if request.type != "pulumi:pulumi:Stack":
-            inputs = rpc.deserialize_properties(request.object, keep_secrets=True)
+            inputs = rpc.deserialize_properties(request.object)
             inputs.pop("__provider", None)
             self.recorded.append(
                 RecordedResource(

@@ -369,8 +369,13 @@ def test_all_problems_are_reported_together() -> None:
     values["destinations"][0]["flows"][1]["name"] = "welcome"
     with pytest.raises(ConfigError) as excinfo:
         parse_stack_config(values, SECRET)
-    assert len(excinfo.value.problems) == 2
-    assert str(excinfo.value).startswith("2 problems in stack:\n  - ")
+    problems = excinfo.value.problems
+    assert [p.split(":")[1].split(" ")[0] for p in problems] == [
+        "destinations[0].flows[0].url",
+        "destinations[0].flows[1].name",
+        "pendulaTokens.vip",
+    ]
+    assert str(excinfo.value).startswith("3 problems in stack:\n  - ")
 
 
 def test_sandbox_allows_loopback_http_and_plaintext_tokens() -> None:
