@@ -510,8 +510,40 @@ def stack_file_text(adoption: Adoption, command: str) -> str:
         "# Secrets are not in this file: set them with the `pulumi config set --secret` commands\n"
         "# that adopt printed (README: Adopting an existing setup).\n"
     )
-    body = yaml.safe_dump(stack_document(adoption), sort_keys=False, allow_unicode=True, width=100)
+    document = stack_document(adoption)
+    key = f"{PROJECT}:destinations"
+    document["config"][key] = [
+        {**d, "flows": [{k: _inline_leaves(v) for k, v in f.items()} for f in d["flows"]]}
+        for d in document["config"][key]
+    ]
+    body = yaml.dump(document, Dumper=_StackDumper, sort_keys=False, allow_unicode=True, width=100)
     return header + body
+
+
+class _Inline(dict[str, Any]):
+    """A mapping of scalars, written in flow style like ``event: {is: Signed Up}``."""
+
+
+class _StackDumper(yaml.SafeDumper):
+    """Block style, except ``_Inline`` leaves, matching the hand-written stack files."""
+
+
+_StackDumper.add_representer(
+    _Inline,
+    lambda dumper, data: dumper.represent_mapping("tag:yaml.org,2002:map", data, flow_style=True),
+)
+
+
+def _inline_leaves(value: Any) -> Any:
+    """Mark every mapping whose values are all scalars for flow style, recursively."""
+    if isinstance(value, dict):
+        inner = {k: _inline_leaves(v) for k, v in value.items()}
+        if inner and not any(isinstance(v, dict | list) for v in inner.values()):
+            return _Inline(inner)
+        return inner
+    if isinstance(value, list):
+        return [_inline_leaves(v) for v in value]
+    return value
 
 
 def import_document(adoption: Adoption) -> dict[str, Any]:
