@@ -1,4 +1,4 @@
-"""Benchmark: a compiled 3-condition trigger over 100,000 events, ours vs Segment's validate in Node."""
+"""Benchmark: a compiled 3-condition trigger on 100,000 events vs Segment's validate in Node."""
 
 from __future__ import annotations
 
