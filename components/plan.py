@@ -40,7 +40,7 @@ from components.offline import (
     run_program,
     unwrap,
 )
-from components.pendula.flow_token import _REPLACING_FIELDS as TOKEN_REPLACING_FIELDS
+from components.pendula.flow_token import REPLACING_FIELDS as TOKEN_REPLACING_FIELDS
 from components.trigger import subscription_settings
 from policy.rules import UNKNOWN, PolicyConfig, StackResource, check_resource, check_stack
 
@@ -499,7 +499,7 @@ def _cascade(entries: dict[tuple[str, str], dict[str, Any]], head: ProgramRun) -
                 {
                     "key": "destinationId",
                     "action": "replace",
-                    "old": None,
+                    "old": "(current destination id)",
                     "new": KNOWN_AFTER_APPLY,
                     "note": "the destination is replaced",
                 }
