@@ -97,7 +97,10 @@ def read_stack_text(text: str, label: str) -> StackInput:
     try:
         document = yaml.safe_load(text) or {}
     except yaml.YAMLError as exc:
-        raise PlanError(f"{label}: not valid YAML ({exc})", EXIT_UNREADABLE) from None
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or type(exc).__name__
+        raise PlanError(f"{label}: not valid YAML ({problem}{where})", EXIT_UNREADABLE) from None
     config = document.get("config") if isinstance(document, dict) else None
     if config is not None and not isinstance(config, dict):
         raise PlanError(f"{label}: 'config' must be a mapping of keys", EXIT_UNREADABLE)

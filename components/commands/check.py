@@ -45,7 +45,8 @@ def problems_of(stacks_dir: Path, project_root: Path) -> tuple[int, list[str]]:
         try:
             document = build_plan(request)
         except PlanError as exc:
-            lines.append(f"{path}: {exc}")
+            message = str(exc)  # already names the file
+            lines.append(message if message.startswith(str(path)) else f"{path}: {message}")
             continue
         found = [f"{path}: {p}" for p in document["problems"]]
         found += [

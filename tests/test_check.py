@@ -1,0 +1,82 @@
+"""``python -m components check``: every stack file validated at once, one line per problem."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from components.__main__ import main
+from components.config import load_stack_file
+from tests.test_plan import ROOT, UNSAFE_TRIGGER, make_project
+
+
+def check(capsys: pytest.CaptureFixture[str], root: Path) -> tuple[int, str, str]:
+    code = main(["check", "--stacks-dir", str(root / "stacks"), "--project-root", str(root)])
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def test_repository_stacks_are_all_valid(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = make_project(tmp_path)
+    count = len(list((ROOT / "stacks").glob("Pulumi.*.yaml")))
+
+    code, out, err = check(capsys, root)
+
+    assert (code, out, err) == (0, f"{count} stack file(s) valid; all policies pass\n", "")
+
+
+def test_every_problem_is_one_line_prefixed_with_its_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    dev = yaml.safe_load((ROOT / "stacks" / "Pulumi.dev.yaml").read_text())
+    bad_config = yaml.safe_load(yaml.safe_dump(dev))
+    bad_config["config"]["segment-pendula:destinations"][0]["flows"][1]["url"] = (
+        "http://pendula.app/x"
+    )
+    bad_policy = yaml.safe_load(yaml.safe_dump(dev))
+    flow = bad_policy["config"]["segment-pendula:destinations"][0]["flows"][0]
+    del flow["conditions"]
+    flow.update(trigger=UNSAFE_TRIGGER, unsafeTrigger=True)
+    root = make_project(
+        tmp_path,
+        {
+            "Pulumi.good.yaml": yaml.safe_dump(dev),
+            "Pulumi.badconfig.yaml": yaml.safe_dump(bad_config),
+            "Pulumi.badpolicy.yaml": yaml.safe_dump(bad_policy),
+        },
+    )
+    stacks = root / "stacks"
+    (stacks / "Pulumi.broken.yaml").write_text("config: [unclosed\n")
+    flow_name = load_stack_file(stacks / "Pulumi.good.yaml").destinations[0].flows[1].name
+    assert flow_name
+
+    code, out, err = check(capsys, root)
+    lines = out.splitlines()
+
+    assert code == 1
+    assert err == "3 problem(s) in 4 stack file(s)\n"
+    assert len(lines) == 3
+    assert lines[0].startswith(
+        f"{stacks / 'Pulumi.badconfig.yaml'}: segment-pendula:destinations[0].flows[1].url: "
+        "'http://pendula.app/x' is not allowed"
+    )
+    assert lines[1].startswith(
+        f"{stacks / 'Pulumi.badpolicy.yaml'}: policy subscription-trigger-fql on "
+        "web-welcome-subscription: trigger "
+    )
+    broken = stacks / "Pulumi.broken.yaml"
+    assert lines[2] == (
+        f"{broken}: not valid YAML (expected ',' or ']', but got '<stream end>' at line 2)"
+    )
+    assert not any("Pulumi.good.yaml" in line for line in lines)
+
+
+def test_no_stack_files_is_an_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    root = make_project(tmp_path, {})
+    code, out, err = check(capsys, root)
+    assert (code, out) == (5, "")
+    assert err == f"error: no Pulumi.*.yaml stack files in {root / 'stacks'}\n"
