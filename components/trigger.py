@@ -6,8 +6,8 @@ subscription") with trigger conditions, the flow's webhook URL, method POST, bat
 an Authorization header with the flow's Pendula API token, and the event as payload.
 """
 
-from __future__ import annotations
-
+# No `from __future__ import annotations` here: the component provider (provider/) infers its
+# schema from these annotations with inspect.get_annotations, which does not evaluate strings.
 import json
 import re
 from collections.abc import Mapping, Sequence
@@ -55,8 +55,9 @@ class PendulaFlowArgs(TypedDict):
     """Whether the mapping sends events. Defaults to False (enable after a test event)."""
     data: NotRequired[Any]
     """Mapping-kit directives for the body. Defaults to the whole event, ``{"@path": "$."}``."""
-    custom_context: NotRequired[str | Mapping[str, Any]]
-    """``X-PENDULA-CUSTOM-CONTEXT`` value; an object is sent as canonical JSON."""
+    custom_context: NotRequired[Any]
+    """``X-PENDULA-CUSTOM-CONTEXT`` value: a string, or an object sent as canonical JSON.
+    (Typed ``Any`` because the component schema cannot express a union.)"""
     token: NotRequired[pulumi.Input[str]]
     """Provided mode: the Pendula API token (made secret here)."""
     token_mode: NotRequired[str]
