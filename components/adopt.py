@@ -162,11 +162,10 @@ def read_setup(api: SegmentApi, source_id: str, destination_id: str | None = Non
     for destination in candidates:
         _adopt_destination(api, destination, adoption, destination_names, flow_names)
     if not adoption.destinations:
-        raise AdoptError(
-            f"source {source_id}: no mapping can be adopted; see the reasons above"
-            if adoption.skipped
-            else f"source {source_id}: no Webhooks (Actions) destination has a mapping to adopt"
+        details = "".join(
+            f"\n  {skipped.what}: {'; '.join(skipped.reasons)}" for skipped in adoption.skipped
         )
+        raise AdoptError(f"source {source_id}: no mapping can be adopted:{details}")
     return adoption
 
 
@@ -189,7 +188,8 @@ def _adopt_destination(
         else:
             flows.append(flow)
     if not flows:
-        adoption.skipped.append(Skipped(label, ("no mapping of it can be represented",)))
+        reason = "none of its mappings can be represented" if adoption.skipped else "no mappings"
+        adoption.skipped.append(Skipped(label, (reason,)))
         return
     destination_names.add(name)
     for flow in flows:

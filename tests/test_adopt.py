@@ -349,7 +349,10 @@ def test_stack_file_uses_conditions_only_when_they_regenerate_the_same_text(
         assert f"  pulumi config set --secret --path pendulaTokens.{flow} '<token>'\n" in out
     assert '  pulumi config set --secret segment:token "$PUBLIC_API_TOKEN"\n' in out
     assert "  pulumi import --file import.prod.json --generate-code=false\n" in out
-    assert "Expect no change to the 6 imported Segment resources, and 5 PendulaFlowToken" in out
+    assert (
+        "Expect no change to the 6 imported Segment resources (except where a warning above "
+        "says otherwise), and 5 PendulaFlowToken resource(s) to create" in out
+    )
     assert "The stack file needs edits" not in out
 
 
@@ -456,6 +459,30 @@ def test_source_without_webhooks_actions_destination_exits_non_zero(
         f"error: source {source_id} has no Webhooks (Actions) destination (catalog id "
         "614a3c7d791c91c41bae7599); connected destinations: none. Create the destination in "
         "Segment first, or declare a new stack by hand\n"
+    )
+    assert not (tmp_path / "stacks").exists()
+
+
+def test_only_unrepresentable_mappings_is_an_error_listing_why(
+    server: SandboxServer,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    workspace = SegmentWorkspace(server)
+    source_id = workspace.source()["id"]
+    destination_id = add_destination(workspace, source_id, "Hooks")
+    put = workspace.subscription(destination_id, settings(1, "Bearer x", method="PUT"), name="P")
+
+    code = adopt_cli(
+        tmp_path, monkeypatch, workspace.token, "--source", source_id, "--segment-url", server.url
+    )
+
+    assert code == 1
+    assert capsys.readouterr().err == (
+        f"error: source {source_id}: no mapping can be adopted:\n"
+        f"  mapping {put['id']} ('P'): method is 'PUT'; Pendula webhook triggers take POST only\n"
+        f"  destination {destination_id} ('Hooks'): none of its mappings can be represented\n"
     )
     assert not (tmp_path / "stacks").exists()
 

@@ -145,9 +145,10 @@ def report(adoption: Adoption, stack: str, stack_path: Path, import_path: Path) 
         )
     lines.append(f"  pulumi import --file {shlex.quote(str(import_path))} --generate-code=false")
     lines.append("  pulumi preview --diff")
+    caveat = " (except where a warning above says otherwise)" if adoption.warnings else ""
     lines.append(
         f"Expect no change to the {len(adoption.destinations) + adoption.flow_count} "
-        "imported Segment resources, and "
+        f"imported Segment resources{caveat}, and "
         f"{adoption.flow_count} PendulaFlowToken resource(s) to create: token resources are "
         "dynamic and cannot be imported (pulumi#16175); in provided mode they are computed "
         "locally from the secret (no network call) and change nothing in Segment."
