@@ -6,7 +6,8 @@ from sandbox.pendula import flows, inbound, tenants, tokens
 from sandbox.pendula.schema import SCHEMA
 
 router = APIRouter()
-for _module in (tenants, tokens, flows, inbound):
+# The webhook trigger first: it is the hot path, and routes are matched in order.
+for _module in (inbound, tenants, tokens, flows):
     router.include_router(_module.router)
 
 __all__ = ["SCHEMA", "router"]

@@ -82,7 +82,7 @@ def parse_inbound_authorization(header: str | None) -> InboundCredential:
         except (binascii.Error, UnicodeDecodeError):
             raise _unauthorized(
                 "Basic credentials are not valid base64 of '<tenant id>:<API token>'"
-            )
+            ) from None
         tenant_id, colon, token = decoded.partition(":")
         if not colon or not tenant_id or not token:
             raise _unauthorized("Basic credentials must be '<tenant id>:<API token>'")

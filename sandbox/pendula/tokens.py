@@ -25,8 +25,6 @@ router = APIRouter(route_class=PendulaRoute)
 TokenName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
 TokenDescription = Annotated[str, StringConstraints(strip_whitespace=True, max_length=500)]
 
-_COLUMNS = "id, name, description, status, tenant_id, created_at"
-
 
 class TokenCreate(StrictBody):
     """Body of `POST /api/v1/tokens`: the UI's Name and Description fields."""
@@ -57,7 +55,8 @@ def _store(request: Request) -> Store:
 def _token_row(conn: sqlite3.Connection, tenant_id: str, token_id: str) -> dict[str, Any]:
     """The tenant's token, or 404 (another tenant's token is as unknown as a missing one)."""
     row = conn.execute(
-        f"SELECT {_COLUMNS} FROM pendula_tokens WHERE id = ? AND tenant_id = ?",
+        "SELECT id, name, description, status, tenant_id, created_at FROM pendula_tokens"
+        " WHERE id = ? AND tenant_id = ?",
         (token_id, tenant_id),
     ).fetchone()
     if row is None:
@@ -90,7 +89,7 @@ def list_tokens(
     after = decode_cursor(cursor)
     with _store(request).connect() as conn:
         rows = conn.execute(
-            f"SELECT seq, {_COLUMNS} FROM pendula_tokens"
+            "SELECT seq, id, name, description, status, tenant_id, created_at FROM pendula_tokens"
             " WHERE tenant_id = ? AND seq > ? ORDER BY seq LIMIT ?",
             (tenant_id, after, limit + 1),
         ).fetchall()
@@ -114,12 +113,14 @@ def update_token(
     request: Request, tenant_id: TenantId, token_id: str, body: TokenUpdate
 ) -> dict[str, Any]:
     """Edit Name and/or Description ("Update connection" in the UI)."""
-    changes = body.model_dump(exclude_unset=True)
     with _store(request).connect() as conn:
         _token_row(conn, tenant_id, token_id)
-        for column, value in changes.items():
-            # Column names come from the model's fields, never from the request.
-            conn.execute(f"UPDATE pendula_tokens SET {column} = ? WHERE id = ?", (value, token_id))
+        # An omitted field arrives as None (explicit nulls are rejected by the model).
+        conn.execute(
+            "UPDATE pendula_tokens SET name = COALESCE(?, name),"
+            " description = COALESCE(?, description) WHERE id = ?",
+            (body.name, body.description, token_id),
+        )
         return _token_row(conn, tenant_id, token_id)
 
 
