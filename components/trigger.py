@@ -146,16 +146,7 @@ class PendulaTrigger(pulumi.ComponentResource):
                 _token_args(flow),
                 opts=pulumi.ResourceOptions(parent=self),
             )
-            settings = pulumi.Output.secret(
-                pulumi.Output.all(flow["url"], token.authorization).apply(
-                    lambda values, flow=flow: subscription_settings(
-                        url=values[0],
-                        authorization=values[1],
-                        data=flow.get("data", DEFAULT_DATA_MAPPING),
-                        custom_context=custom_context_header(flow.get("custom_context")),
-                    )
-                )
-            )
+            settings = _settings_output(flow, token.authorization)
             subscription = segment.DestinationSubscription(
                 f"{name}-{flow_name}-subscription",
                 action_id=SEND_ACTION_ID,
@@ -211,6 +202,23 @@ def subscription_settings(
             "url": url,
         }
     )
+
+
+def _settings_output(
+    flow: PendulaFlowArgs, authorization: pulumi.Output[str]
+) -> pulumi.Output[str]:
+    """The subscription settings, secret because they carry the Authorization header."""
+    data = flow.get("data", DEFAULT_DATA_MAPPING)
+    custom_context = custom_context_header(flow.get("custom_context"))
+
+    def build(values: list[Any]) -> str:
+        url, header = values
+        return subscription_settings(
+            url=url, authorization=header, data=data, custom_context=custom_context
+        )
+
+    settings: pulumi.Output[str] = pulumi.Output.all(flow["url"], authorization).apply(build)
+    return pulumi.Output.secret(settings)
 
 
 def _trigger_text(flow: PendulaFlowArgs, index: int) -> str:
