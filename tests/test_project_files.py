@@ -103,3 +103,19 @@ def test_packages_entry_matches_the_generated_sdk() -> None:
 def test_requirements_link_the_sdk_like_pulumi_package_add() -> None:
     lines = (ROOT / "requirements.txt").read_text().splitlines()
     assert "sdks/segment" in lines
+
+
+def test_policy_pack_config_agrees_with_each_stack() -> None:
+    """The pack's per-stack config repeats stack settings; they must not drift apart."""
+    from components.config import load_stack_file
+    from policy.rules import PolicyConfig
+
+    for path in sorted((ROOT / "stacks").glob("Pulumi.*.yaml")):
+        stack = path.name.removeprefix("Pulumi.").removesuffix(".yaml")
+        config = load_stack_file(path)
+        pack = PolicyConfig.from_pack_config(
+            json.loads((ROOT / "policy" / "config" / f"{stack}.json").read_text())
+        )
+        assert tuple(pack.allowed_hosts) == config.allowed_pendula_hosts, stack
+        assert pack.allow_loopback is config.sandbox, stack
+        assert pack.max_mappings_per_destination == config.max_mappings_per_destination, stack
