@@ -67,6 +67,8 @@ REDACTED = "[REDACTED]"
 EXCERPT_CHARS = 500
 MAX_RETRY_AFTER_SECONDS = 60.0
 _POLL_SECONDS = 0.05
+# Jobs claimed (and later recorded) per transaction: each SQLite commit costs an fsync.
+CLAIM_BATCH = 16
 # Header names whose values are credentials; never stored or returned.
 _SECRET_HEADER_HINTS = ("authorization", "token", "secret", "api-key", "apikey", "cookie")
 
@@ -122,6 +124,17 @@ class Job:
     mapping: dict[str, Any]
     destination_settings: dict[str, Any]
     destination_metadata_id: str
+
+
+@dataclass(frozen=True)
+class Result:
+    """The outcome of one attempt, and the job state it leads to."""
+
+    job: Job
+    attempt: dict[str, Any]
+    state: str
+    reason: str | None
+    next_at: float | None
 
 
 @dataclass(frozen=True)
@@ -191,6 +204,7 @@ class Deliverer:
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
         self._owner: threading.Thread | None = None
+        self._readers = threading.local()
         with store.connect() as conn:
             # A job claimed by a process that died is sent again: at-least-once, like Segment.
             conn.execute(
@@ -226,11 +240,37 @@ class Deliverer:
         return any(t.is_alive() for t in self._threads)
 
     def open_jobs(self) -> int:
-        with self.store.connect() as conn:
-            count: int = conn.execute(
+        """Jobs pending or in flight (a lock-free read: WAL lets readers run beside the writer)."""
+        count: int = (
+            self._reader()
+            .execute(
                 "SELECT COUNT(*) FROM segment_delivery_jobs WHERE state IN ('pending', 'sending')"
-            ).fetchone()[0]
+            )
+            .fetchone()[0]
+        )
         return count
+
+    def _due(self) -> bool:
+        """Whether any job is due, checked without taking the store's write lock."""
+        row = (
+            self._reader()
+            .execute(
+                "SELECT 1 FROM segment_delivery_jobs WHERE state = 'pending' AND next_at <= ?"
+                " LIMIT 1",
+                (time.time(),),
+            )
+            .fetchone()
+        )
+        return row is not None
+
+    def _reader(self) -> sqlite3.Connection:
+        # Store.connect() opens a write transaction under a process-wide lock; polling through
+        # it would stall every writer (intake, the Pendula stand-in) several times a second.
+        conn: sqlite3.Connection | None = getattr(self._readers, "conn", None)
+        if conn is None:
+            conn = sqlite3.connect(self.store.db_path, timeout=10, isolation_level=None)
+            self._readers.conn = conn
+        return conn
 
     def _should_run(self) -> bool:
         owner = self._owner
@@ -240,57 +280,65 @@ class Deliverer:
         session = requests.Session()
         try:
             while self._should_run():
-                job = self._claim()
-                if job is None:
+                jobs = self._claim() if self._due() else []
+                if not jobs:
                     with self._wake:
                         self._wake.wait(_POLL_SECONDS)
                     continue
-                self._deliver(session, job)
+                self._record([self._deliver(session, job) for job in jobs])
         finally:
             session.close()
+            reader: sqlite3.Connection | None = getattr(self._readers, "conn", None)
+            if reader is not None:
+                reader.close()
 
-    def _claim(self) -> Job | None:
+    def _claim(self) -> list[Job]:
+        """Claim up to CLAIM_BATCH due jobs in one transaction (SQLite commits are the cost)."""
+        jobs: list[Job] = []
         with self.store.connect() as conn:
-            row = conn.execute(
+            rows = conn.execute(
                 "SELECT * FROM segment_delivery_jobs WHERE state = 'pending' AND next_at <= ?"
-                " ORDER BY next_at, id LIMIT 1",
-                (time.time(),),
-            ).fetchone()
-            if row is None:
-                return None
-            conn.execute(
-                "UPDATE segment_delivery_jobs SET state = 'sending', attempts = attempts + 1"
-                " WHERE id = ?",
-                (row["id"],),
-            )
-            context = conn.execute(
-                "SELECT e.body, s.settings AS mapping, s.enabled AS sub_enabled,"
-                " d.settings AS dest_settings, d.enabled AS dest_enabled, d.metadata_id"
-                " FROM segment_events e, segment_subscriptions s, segment_destinations d"
-                " WHERE e.id = ? AND s.id = ? AND d.id = s.destination_id",
-                (row["event_id"], row["subscription_id"]),
-            ).fetchone()
-            if context is None or not context["sub_enabled"] or not context["dest_enabled"]:
-                # Changed since intake: Segment stops sending to removed or disabled mappings.
+                " ORDER BY next_at, id LIMIT ?",
+                (time.time(), CLAIM_BATCH),
+            ).fetchall()
+            for row in rows:
+                context = conn.execute(
+                    "SELECT e.body, s.settings AS mapping, s.enabled AS sub_enabled,"
+                    " d.settings AS dest_settings, d.enabled AS dest_enabled, d.metadata_id"
+                    " FROM segment_events e, segment_subscriptions s, segment_destinations d"
+                    " WHERE e.id = ? AND s.id = ? AND d.id = s.destination_id",
+                    (row["event_id"], row["subscription_id"]),
+                ).fetchone()
+                if context is None or not context["sub_enabled"] or not context["dest_enabled"]:
+                    # Changed since intake: Segment stops sending to removed or disabled mappings.
+                    conn.execute(
+                        "UPDATE segment_delivery_jobs SET state = 'skipped', finished_at = ?,"
+                        " reason = 'mapping or destination removed or disabled before delivery'"
+                        " WHERE id = ?",
+                        (time.time(), row["id"]),
+                    )
+                    continue
                 conn.execute(
-                    "UPDATE segment_delivery_jobs SET state = 'skipped', finished_at = ?,"
-                    " reason = 'mapping or destination removed or disabled before delivery'"
+                    "UPDATE segment_delivery_jobs SET state = 'sending', attempts = attempts + 1"
                     " WHERE id = ?",
-                    (time.time(), row["id"]),
+                    (row["id"],),
                 )
-                return None
-        return Job(
-            id=row["id"],
-            event_id=row["event_id"],
-            subscription_id=row["subscription_id"],
-            attempt=row["attempts"] + 1,
-            event=json.loads(context["body"]),
-            mapping=json.loads(context["mapping"]),
-            destination_settings=json.loads(context["dest_settings"]),
-            destination_metadata_id=context["metadata_id"],
-        )
+                jobs.append(
+                    Job(
+                        id=row["id"],
+                        event_id=row["event_id"],
+                        subscription_id=row["subscription_id"],
+                        attempt=row["attempts"] + 1,
+                        event=json.loads(context["body"]),
+                        mapping=json.loads(context["mapping"]),
+                        destination_settings=json.loads(context["dest_settings"]),
+                        destination_metadata_id=context["metadata_id"],
+                    )
+                )
+        return jobs
 
-    def _deliver(self, session: requests.Session, job: Job) -> None:
+    def _deliver(self, session: requests.Session, job: Job) -> Result:
+        """Send one job once; the caller records the results of a whole claim together."""
         try:
             request = build_request(job)
         except InvalidPayloadError as exc:
@@ -305,8 +353,7 @@ class Deliverer:
                 error=problem,
                 request={},
             )
-            self._record(record, job, "invalid", problem, None)
-            return
+            return Result(job, record, "invalid", problem, None)
         started = time.perf_counter()
         status: int | None = None
         excerpt: str | None = None
@@ -338,7 +385,7 @@ class Deliverer:
             "url": request.url,
             "headers": redact_headers(request.headers),
         }
-        attempt_record = _attempt_record(
+        record = _attempt_record(
             job,
             outcome=outcome,
             status=status,
@@ -350,36 +397,30 @@ class Deliverer:
         if outcome == "retry":
             backoff = self.settings.delivery_retry_base_seconds * 2 ** (job.attempt - 1)
             delay = max(backoff, retry_after or 0.0)
-            self._record(attempt_record, job, "pending", None, time.time() + delay)
-        else:
-            failure = None if outcome == "delivered" else _failure_reason(status, error)
-            self._record(attempt_record, job, outcome, failure, None)
+            return Result(job, record, "pending", None, time.time() + delay)
+        failure = None if outcome == "delivered" else _failure_reason(status, error)
+        return Result(job, record, outcome, failure, None)
 
-    def _record(
-        self,
-        attempt: dict[str, Any],
-        job: Job,
-        state: str,
-        reason: str | None,
-        next_at: float | None,
-    ) -> None:
+    def _record(self, results: list[Result]) -> None:
         with self.store.connect() as conn:
-            conn.execute(
-                f"INSERT INTO segment_delivery_attempts ({', '.join(attempt)})"  # noqa: S608 - fixed keys
-                f" VALUES ({', '.join('?' for _ in attempt)})",
-                tuple(attempt.values()),
-            )
-            if next_at is not None:
+            for result in results:
+                attempt = result.attempt
                 conn.execute(
-                    "UPDATE segment_delivery_jobs SET state = ?, next_at = ? WHERE id = ?",
-                    (state, next_at, job.id),
+                    f"INSERT INTO segment_delivery_attempts ({', '.join(attempt)})"  # noqa: S608
+                    f" VALUES ({', '.join('?' for _ in attempt)})",  # fixed keys, bound values
+                    tuple(attempt.values()),
                 )
-            else:
-                conn.execute(
-                    "UPDATE segment_delivery_jobs SET state = ?, reason = ?, finished_at = ?"
-                    " WHERE id = ?",
-                    (state, reason, time.time(), job.id),
-                )
+                if result.next_at is not None:
+                    conn.execute(
+                        "UPDATE segment_delivery_jobs SET state = ?, next_at = ? WHERE id = ?",
+                        (result.state, result.next_at, result.job.id),
+                    )
+                else:
+                    conn.execute(
+                        "UPDATE segment_delivery_jobs SET state = ?, reason = ?, finished_at = ?"
+                        " WHERE id = ?",
+                        (result.state, result.reason, time.time(), result.job.id),
+                    )
 
 
 def _attempt_record(
