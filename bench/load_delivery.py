@@ -38,8 +38,8 @@ def _post(url: str, body: Any, headers: dict[str, str] | None = None) -> dict[st
     return result
 
 
-def wire(url: str) -> tuple[str, str, dict[str, str]]:
-    """Create the pipeline; returns (write key, flow id, Pendula admin headers)."""
+def wire(url: str) -> str:
+    """Create the pipeline; returns the source's write key."""
     workspace = _post(f"{url}/_sandbox/segment/workspaces", {})
     api = {"Authorization": f"Bearer {workspace['token']}"}
     source = _post(
@@ -77,7 +77,8 @@ def wire(url: str) -> tuple[str, str, dict[str, str]]:
         },
         api,
     )
-    return source["writeKeys"][0], flow["id"], admin
+    write_key: str = source["writeKeys"][0]
+    return write_key
 
 
 def run(events: int, batch: int, workers: int, timeout: float) -> dict[str, Any]:
@@ -89,7 +90,7 @@ def run(events: int, batch: int, workers: int, timeout: float) -> dict[str, Any]
             delivery_workers=workers,
         )
         with SandboxServer(settings) as server:
-            write_key, flow_id, admin = wire(server.url)
+            write_key = wire(server.url)
             started = time.perf_counter()
             for first in range(0, events, batch):
                 messages = [
@@ -130,8 +131,6 @@ def run(events: int, batch: int, workers: int, timeout: float) -> dict[str, Any]
         "delivered_per_second": round(delivered / total, 1) if total else None,
         "webhook_latency_ms_p50": latencies[len(latencies) // 2] if latencies else None,
         "webhook_latency_ms_p99": latencies[int(len(latencies) * 0.99)] if latencies else None,
-        "flow_id": flow_id,
-        "admin_headers_used": bool(admin),
     }
 
 
