@@ -36,7 +36,7 @@ from pulumi.runtime.proto import (
 ROOT = Path(__file__).resolve().parent.parent
 GOLDEN = ROOT / "tests" / "fixtures" / "plan" / "component_schema.json"
 PLUGIN = ROOT / "provider" / "__main__.py"
-TOKEN = "component-test-token-Qw8e"  # noqa: S105 (a throwaway test value)
+TOKEN = "component-test-token-Qw8e"
 URL = "https://pendula.app/webhook/inbound/0b5f3c1e-7d2a-4c8e-9f41-2a6d8e3b7c10"
 ALLOW = "SEGMENT_PENDULA_ALLOW_DYNAMIC_IN_COMPONENT"
 
@@ -56,25 +56,25 @@ class _Monitor(resource_pb2_grpc.ResourceMonitorServicer):
         self.mock = pulumi_mocks.MockMonitor(_Mocks())
         self.requests: list[Any] = []
 
-    def SupportsFeature(self, request: Any, context: Any) -> Any:  # noqa: N802
+    def SupportsFeature(self, request: Any, context: Any) -> Any:
         # MockMonitor answers with a plain object; gRPC needs the protobuf message.
         answer = self.mock.SupportsFeature(request)
         return resource_pb2.SupportsFeatureResponse(hasSupport=answer.hasSupport)
 
-    def GetDeploymentInfo(self, request: Any, context: Any) -> Any:  # noqa: N802
+    def GetDeploymentInfo(self, request: Any, context: Any) -> Any:
         return self.mock.GetDeploymentInfo(request)
 
-    def RegisterResource(self, request: Any, context: Any) -> Any:  # noqa: N802
+    def RegisterResource(self, request: Any, context: Any) -> Any:
         self.requests.append(request)
         return self.mock.RegisterResource(request)
 
-    def RegisterResourceOutputs(self, request: Any, context: Any) -> Any:  # noqa: N802
+    def RegisterResourceOutputs(self, request: Any, context: Any) -> Any:
         return empty_pb2.Empty()
 
-    def RegisterPackage(self, request: Any, context: Any) -> Any:  # noqa: N802
+    def RegisterPackage(self, request: Any, context: Any) -> Any:
         return self.mock.RegisterPackage(request)
 
-    def Invoke(self, request: Any, context: Any) -> Any:  # noqa: N802
+    def Invoke(self, request: Any, context: Any) -> Any:
         return self.mock.Invoke(request)
 
 
@@ -84,7 +84,7 @@ class _Engine(engine_pb2_grpc.EngineServicer):
     def __init__(self) -> None:
         self.messages: list[str] = []
 
-    def Log(self, request: Any, context: Any) -> Any:  # noqa: N802
+    def Log(self, request: Any, context: Any) -> Any:
         self.messages.append(request.message)
         return empty_pb2.Empty()
 
