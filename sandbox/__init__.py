@@ -1,1 +1,1 @@
-"""Local stand-ins for Pendula and the Segment Public API, served over real HTTP for tests and demos."""
+"""Local stand-ins for Pendula and the Segment Public API over real HTTP, for tests and demos."""

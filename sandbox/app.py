@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 
 from fastapi import FastAPI, Request, Response
+from starlette.concurrency import run_in_threadpool
 from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
 
 from sandbox import pendula, segment_api, tracking
@@ -34,20 +35,25 @@ class RequestLogMiddleware(BaseHTTPMiddleware):
         started = time.perf_counter()
         response = await call_next(request)
         if not request.url.path.startswith("/_sandbox/"):
-            store: Store = request.app.state.store
-            with store.connect() as conn:
-                conn.execute(
-                    "INSERT INTO request_log (at, method, path, status, duration_ms)"
-                    " VALUES (?, ?, ?, ?, ?)",
-                    (
-                        time.time(),
-                        request.method,
-                        request.url.path,
-                        response.status_code,
-                        (time.perf_counter() - started) * 1000,
-                    ),
-                )
+            row = (
+                time.time(),
+                request.method,
+                request.url.path,
+                response.status_code,
+                (time.perf_counter() - started) * 1000,
+            )
+            # SQLite blocks; keep it off the event loop that serves the other requests.
+            await run_in_threadpool(_record, request.app.state.store, row)
         return response
+
+
+def _record(store: Store, row: tuple[float, str, str, int, float]) -> None:
+    with store.connect() as conn:
+        conn.execute(
+            "INSERT INTO request_log (at, method, path, status, duration_ms)"
+            " VALUES (?, ?, ?, ?, ?)",
+            row,
+        )
 
 
 def create_app(settings: SandboxSettings) -> FastAPI:

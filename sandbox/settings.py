@@ -27,4 +27,4 @@ class SandboxSettings:
     delivery_workers: int = 4
     """Threads delivering Segment events concurrently (Segment itself sends in parallel)."""
     public_api_requests_per_minute: int = 600
-    """General Public API limit per workspace; Segment's real figure is undocumented (0 lifts it)."""
+    """General Public API limit per workspace; the real figure is undocumented (0 lifts it)."""
