@@ -8,6 +8,7 @@ from pathlib import Path
 import uvicorn
 
 from sandbox.app import create_app
+from sandbox.seed import SeedError, seed_store
 from sandbox.settings import SandboxSettings
 
 
@@ -24,11 +25,23 @@ def main(argv: list[str] | None = None) -> None:
         default=5,
         help="Segment's limit on subscription writes; 0 lifts it (default 5, as documented)",
     )
+    parser.add_argument(
+        "--seed",
+        type=Path,
+        metavar="STACK_FILE",
+        help="first seed the workspace, source, tenant, flows and tokens of a sandbox stack file",
+    )
     args = parser.parse_args(argv)
     settings = SandboxSettings(
         db_path=args.db, subscription_writes_per_minute=args.subscription_writes_per_minute
     )
-    uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level="info")
+    app = create_app(settings)
+    if args.seed is not None:
+        try:
+            print(seed_store(app.state.store, args.seed).summary(), flush=True)
+        except SeedError as exc:
+            raise SystemExit(f"error: {exc}") from None
+    uvicorn.run(app, host=args.host, port=args.port, log_level="info")
 
 
 if __name__ == "__main__":
