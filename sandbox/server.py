@@ -37,6 +37,7 @@ class SandboxServer:
             access_log=False,
             lifespan="off",
         )
+        self._app = config.app
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(target=self._server.run, daemon=True)
 
@@ -57,6 +58,7 @@ class SandboxServer:
     def stop(self) -> None:
         self._server.should_exit = True
         self._thread.join(timeout=10)
+        self._app.state.store.close()
 
     def __enter__(self) -> SandboxServer:
         return self.start()

@@ -29,6 +29,15 @@ class Store:
                 conn.executescript(ddl)
         finally:
             conn.close()
+        # Closing the last connection to a WAL database checkpoints it with an fsync; one
+        # connection held open for the store's lifetime keeps per-request connections cheap.
+        self._keeper: sqlite3.Connection | None = sqlite3.connect(db_path, check_same_thread=False)
+
+    def close(self) -> None:
+        """Release the long-lived connection (the file stays; reopening resumes from it)."""
+        if self._keeper is not None:
+            self._keeper.close()
+            self._keeper = None
 
     @contextmanager
     def connect(self) -> Iterator[sqlite3.Connection]:
