@@ -34,5 +34,14 @@ bench: setup
 	$(PY) bench/bench_program.py
 	$(PY) bench/bench_conditions.py
 
+## The main job: deploy the local stack to the sandbox and watch an event reach Pendula.
+## Needs the Pulumi CLI (installed into .pulumi-cli/ when it can be downloaded).
+demo:
+	bash scripts/demo.sh
+
+## Undo `make demo`: pulumi destroy (when possible), stop the sandbox, remove .sandbox/.
+demo-down:
+	bash scripts/demo-down.sh
+
 clean:
 	rm -rf $(VENV) tests/node/node_modules .sandbox .pulumi
