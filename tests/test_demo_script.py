@@ -1,0 +1,186 @@
+"""`make demo` / `make demo-down`: the clear stop without the Pulumi CLI, the event step, and (where
+the CLI exists) the real `pulumi up` / `preview` / `destroy` on the local stack."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import shutil
+import socket
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from sandbox.seed import seed_database
+from sandbox.server import SandboxServer, free_port
+from sandbox.settings import SandboxSettings
+from tests.test_journey import Journey
+
+ROOT = Path(__file__).resolve().parent.parent
+DEMO = ROOT / "scripts" / "demo.sh"
+DEMO_DOWN = ROOT / "scripts" / "demo-down.sh"
+PINNED = (ROOT / ".pulumi-version").read_text().strip()
+
+
+def sandbox_processes() -> set[int]:
+    """Pids of running `python -m sandbox` processes."""
+    pids = set()
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            cmdline = (entry / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if b"-m" in cmdline and b"sandbox" in cmdline:
+            pids.add(int(entry.name))
+    return pids
+
+
+TOOLS = ("bash", "sh", "env", "curl", "tr", "cat", "dirname", "mkdir", "rm", "seq", "sleep",
+         "make", "sed", "grep", "kill")  # fmt: skip
+
+
+def path_without_pulumi(tmp_path: Path) -> str:
+    """A PATH holding the tools the script needs, and no `pulumi`."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    for tool in TOOLS:
+        found = shutil.which(tool)
+        if found and tool != "pulumi":
+            (bin_dir / tool).symlink_to(found)
+    return str(bin_dir)
+
+
+@pytest.mark.skipif(
+    (ROOT / ".pulumi-cli" / "bin" / "pulumi").exists(),
+    reason="a project-local Pulumi CLI is installed in .pulumi-cli/, so the demo would deploy",
+)
+def test_without_the_cli_and_no_download_the_demo_stops_clearly(tmp_path: Path) -> None:
+    before = sandbox_processes()
+    pid_file_before = (ROOT / ".sandbox" / "sandbox.pid").exists()
+    unreachable = f"http://127.0.0.1:{free_port()}/install.sh"
+    env = {
+        "PATH": path_without_pulumi(tmp_path),
+        "HOME": str(tmp_path),
+        "PULUMI_INSTALLER_URL": unreachable,
+        "DEMO_SKIP_SETUP": "1",  # the venv exists; `make setup` is not what is under test
+    }
+
+    done = subprocess.run(
+        ["bash", str(DEMO)], env=env, capture_output=True, text=True, timeout=60, check=False
+    )
+
+    assert done.returncode == 3, done.stdout + done.stderr
+    assert f"installing Pulumi {PINNED} into {ROOT / '.pulumi-cli'}" in done.stdout
+    assert (
+        f"error: the Pulumi CLI is not installed and could not be downloaded from {unreachable}."
+        in done.stderr
+    )
+    assert f"Install Pulumi {PINNED} (https://www.pulumi.com/docs/install/)" in done.stderr
+    assert "Nothing was started." in done.stderr
+    assert "pulumi up" not in done.stdout
+    assert sandbox_processes() == before
+    assert (ROOT / ".sandbox" / "sandbox.pid").exists() == pid_file_before
+    assert not (ROOT / ".pulumi-cli" / "bin" / "pulumi").exists()
+
+
+def test_demo_down_is_idempotent_without_anything_running(tmp_path: Path) -> None:
+    if (ROOT / ".sandbox" / "sandbox.pid").exists():
+        pytest.skip("a demo sandbox is running in this checkout; demo-down would stop it")
+    env = {"PATH": path_without_pulumi(tmp_path), "HOME": str(tmp_path)}
+    for _ in range(2):
+        done = subprocess.run(
+            ["bash", str(DEMO_DOWN)], env=env, capture_output=True, text=True, timeout=60,
+            check=False,
+        )  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        assert done.stdout.endswith(f"removed {ROOT / '.sandbox'}\n")
+
+
+def test_the_demo_event_step_prints_the_experience(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """scripts/demo_event.py after a deploy (here: the journey's mock deploy, not the CLI)."""
+    spec = importlib.util.spec_from_file_location("demo_event", ROOT / "scripts" / "demo_event.py")
+    assert spec is not None and spec.loader is not None
+    demo_event = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(demo_event)
+    settings = SandboxSettings(db_path=tmp_path / "db.sqlite3", subscription_writes_per_minute=0)
+    with SandboxServer(settings) as server:
+        stack_file = tmp_path / "Pulumi.local.yaml"
+        text = (ROOT / "stacks" / "Pulumi.local.yaml").read_text()
+        stack_file.write_text(text.replace("127.0.0.1:8787", f"127.0.0.1:{server.port}"))
+        seed_database(settings.db_path, stack_file)
+        journey = Journey(server, stack_file)
+        monkeypatch.setenv("PENDULA_API_URL", f"{server.url}/api/v1")
+        monkeypatch.setenv("PENDULA_API_TOKEN", "sandbox-pendula-admin-token")
+        journey.deploy()
+
+        code = demo_event.main(
+            [
+                "--stack-file",
+                str(stack_file),
+                "--event",
+                str(ROOT / "tests/fixtures/events/signed-up.json"),
+            ]
+        )
+
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "tracked track 'Signed Up' as messageId demo-" in out
+    assert "Pendula flow 'welcome' started experience " in out
+    assert "  auth scheme: bearer (token " in out
+    assert (
+        '  X-PENDULA-CUSTOM-CONTEXT: {"flow": "welcome", "source": "segment", "stack": "local"}'
+        in out
+    )
+    assert '      "event": "Signed Up",' in out
+
+
+def port_busy(port: int) -> bool:
+    with socket.socket() as sock:
+        return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
+pulumi_cli = shutil.which("pulumi") or (
+    str(ROOT / ".pulumi-cli" / "bin" / "pulumi")
+    if (ROOT / ".pulumi-cli" / "bin" / "pulumi").exists()
+    else None
+)
+
+
+@pytest.mark.skipif(
+    pulumi_cli is None,
+    reason="the Pulumi CLI is not installed (on PATH or in .pulumi-cli/); "
+    "tests/test_journey.py covers the same journey under mocks",
+)
+def test_e2e_pulumi_up_preview_destroy_on_the_local_stack() -> None:
+    assert pulumi_cli is not None
+    if (ROOT / ".sandbox" / "sandbox.pid").exists() or port_busy(8787):
+        pytest.skip("port 8787 or a demo sandbox is in use; run `make demo-down` first")
+    env = {**os.environ, "DEMO_SKIP_SETUP": "1"}
+    try:
+        up = subprocess.run(
+            ["bash", str(DEMO)], env=env, capture_output=True, text=True, timeout=900, check=False
+        )
+        assert up.returncode == 0, up.stdout + up.stderr
+        assert "Pendula flow 'welcome' started experience" in up.stdout
+        preview_env = {
+            **env,
+            "PULUMI_BACKEND_URL": f"file://{ROOT / '.pulumi'}",
+            "PULUMI_CONFIG_PASSPHRASE": "segment-pendula-local-sandbox-only",
+        }
+        preview = subprocess.run(
+            [pulumi_cli, "preview", "--stack", "local", "--expect-no-changes", "--non-interactive"],
+            cwd=ROOT, env=preview_env, capture_output=True, text=True, timeout=600, check=False,
+        )  # fmt: skip
+        assert preview.returncode == 0, preview.stdout + preview.stderr
+    finally:
+        down = subprocess.run(
+            ["bash", str(DEMO_DOWN)], env=env, capture_output=True, text=True, timeout=600,
+            check=False,
+        )  # fmt: skip
+    assert down.returncode == 0, down.stdout + down.stderr
+    assert "pulumi destroy --stack local" in down.stdout
