@@ -16,7 +16,6 @@ import binascii
 import json
 import re
 import unicodedata
-import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -24,6 +23,7 @@ from urllib.parse import urlsplit
 
 import yaml
 
+from components import webhook_url
 from components.conditions import ConditionError, conditions_to_yaml, generate_fql, parse_fql
 from components.config import (
     DEFAULT_ALLOWED_HOSTS,
@@ -56,8 +56,6 @@ MAX_NAME_LENGTH = 40
 
 _MASK_CHARACTERS = ("•", "*" * 3, "…")
 """How a censored value may look on read; Segment's exact mask is undocumented."""
-
-_WEBHOOK_PATH = re.compile(r"^/webhook/inbound/(?P<flow_id>[0-9a-fA-F-]{36})$")
 
 
 class AdoptError(RuntimeError):
@@ -428,32 +426,14 @@ def _is_masked(text: str) -> bool:
 def _url_problem(url: Any, sandbox: bool) -> str | None:
     if not isinstance(url, str) or not url:
         return "it has no url"
-    parts = urlsplit(url)
-    host = (parts.hostname or "").lower()
-    on_pendula = parts.scheme == "https" and host in DEFAULT_ALLOWED_HOSTS
-    on_sandbox = sandbox and host in LOOPBACK_HOSTS and parts.scheme in ("http", "https")
-    match = _WEBHOOK_PATH.match(parts.path)
-    if (
-        not (on_pendula or on_sandbox)
-        or match is None
-        or parts.query
-        or parts.fragment
-        or parts.username
-        or not _is_uuid(match.group("flow_id"))
-    ):
+    if not webhook_url.origin_allowed(
+        url, DEFAULT_ALLOWED_HOSTS, allow_loopback=sandbox
+    ) or webhook_url.shape_problem(url):
         return (
             f"url {url!r} is not a Pendula webhook trigger URL "
-            f"(https://{DEFAULT_ALLOWED_HOSTS[0]}/webhook/inbound/<uuid>)"
+            f"(https://{DEFAULT_ALLOWED_HOSTS[0]}{webhook_url.PATH_SHAPE})"
         )
     return None
-
-
-def _is_uuid(text: str) -> bool:
-    try:
-        uuid.UUID(text)
-    except ValueError:
-        return False
-    return True
 
 
 def _metadata_id(destination: Mapping[str, Any]) -> str | None:

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import json
 import re
-import uuid
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -29,17 +28,15 @@ import pulumi.runtime
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from components import webhook_url
 from components.conditions import ConditionError, conditions_from_yaml, generate_fql, parse_fql
 from components.mapping import MappingError, validate_mapping
 
 PROJECT = "segment-pendula"
 """The Pulumi project name, which is also the namespace of our stack-file keys."""
 
-DEFAULT_ALLOWED_HOSTS = ("pendula.app",)
-"""Pendula's documented webhook host (reference/pendula.md §1.1)."""
-
-LOOPBACK_HOSTS = ("127.0.0.1", "localhost")
-"""Hosts the sandbox stack may use over plain http."""
+DEFAULT_ALLOWED_HOSTS = webhook_url.DEFAULT_ALLOWED_HOSTS
+LOOPBACK_HOSTS = webhook_url.LOOPBACK_HOSTS
 
 DEFAULT_DATA_MAPPING: dict[str, Any] = {"@path": "$."}
 """The whole event, which Pendula's Segment article calls "the easiest way to get started"."""
@@ -53,7 +50,6 @@ NAME_PATTERN = r"^[a-z][a-z0-9-]{0,39}$"
 SECRET_PLACEHOLDER = "[secret]"
 """What an undecrypted ``secure:`` value reads as when a stack file is loaded offline."""
 
-_WEBHOOK_PATH = re.compile(r"^/webhook/inbound/(?P<flow_id>[0-9a-fA-F-]{36})$")
 _CREDENTIAL_TEXT = re.compile(r"(?i)\b(bearer|basic)\s+[A-Za-z0-9+/=._~-]{8,}")
 
 
@@ -352,35 +348,15 @@ def _semantic_problems(
 
 
 def _url_problems(key: str, url: str, allowed_hosts: list[str], sandbox: bool) -> Iterator[str]:
-    parts = urlsplit(url)
-    host = (parts.hostname or "").lower()
-    loopback = host in LOOPBACK_HOSTS
-    allowed_origin = (parts.scheme == "https" and host in allowed_hosts) or (
-        sandbox and loopback and parts.scheme in ("http", "https")
-    )
-    if not allowed_origin:
-        allowed = ", ".join(allowed_hosts)
+    if not webhook_url.origin_allowed(url, allowed_hosts, allow_loopback=sandbox):
+        loopback = (urlsplit(url).hostname or "").lower() in webhook_url.LOOPBACK_HOSTS
         extra = "; http on 127.0.0.1/localhost is allowed only when sandbox is true"
         yield (
             f"{key}: '{url}' is not allowed: the Pendula webhook URL must be https on an "
-            f"allowed Pendula host ({allowed}){extra if loopback else ''}"
+            f"allowed Pendula host ({', '.join(allowed_hosts)}){extra if loopback else ''}"
         )
-        return
-    if parts.query or parts.fragment or parts.username or parts.password:
-        yield f"{key}: '{url}' must not carry a query, fragment or credentials"
-    elif not _WEBHOOK_PATH.match(parts.path) or not _is_uuid(parts.path.rsplit("/", 1)[-1]):
-        yield (
-            f"{key}: '{url}' is not a Pendula webhook trigger URL: the path must be "
-            "/webhook/inbound/<uuid>, as shown under 'Configure Webhook trigger URL'"
-        )
-
-
-def _is_uuid(text: str) -> bool:
-    try:
-        uuid.UUID(text)
-    except ValueError:
-        return False
-    return True
+    elif problem := webhook_url.shape_problem(url):
+        yield f"{key}: '{url}' {problem}"
 
 
 def _trigger_problems(f_key: str, flow: FlowConfig) -> Iterator[str]:
@@ -568,7 +544,7 @@ def _build(project: _ProjectConfig) -> StackConfig:
                     name=f.name,
                     display_name=f.display_name or f.name,
                     url=f.url,
-                    flow_id=urlsplit(f.url).path.rsplit("/", 1)[-1].lower(),
+                    flow_id=webhook_url.flow_id(f.url),
                     enabled=f.enabled,
                     fql=fql,
                     ast=ast,

@@ -182,8 +182,9 @@ BAD_CONFIGS: list[tuple[str, dict[str, Any], set[str], str]] = [
         "not a webhook path",
         _with(f"{FL0}.url", "https://pendula.app/flows/123"),
         SECRET,
-        f"{F0}.url: 'https://pendula.app/flows/123' is not a Pendula webhook trigger URL: the "
-        "path must be /webhook/inbound/<uuid>, as shown under 'Configure Webhook trigger URL'",
+        f"{F0}.url: 'https://pendula.app/flows/123' is not a Pendula webhook trigger URL (the "
+        "path must be /webhook/inbound/<uuid>, as Pendula shows it under 'Configure Webhook "
+        "trigger URL')",
     ),
     (
         "url with query",

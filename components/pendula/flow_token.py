@@ -21,7 +21,6 @@ import base64
 import hashlib
 import os
 import re
-import uuid
 import weakref
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -33,6 +32,7 @@ import pulumi.dynamic
 from pulumi.output import Unknown
 
 from components.pendula.client import PendulaClient, RetryPolicy, TokenInfo
+from components.webhook_url import LOOPBACK_HOSTS, flow_id, shape_problem
 
 CONFIG_NAMESPACE = "segment-pendula"
 API_URL_KEY = "pendulaApiUrl"
@@ -49,11 +49,6 @@ FINGERPRINT_LENGTH = 12
 MAX_NAME_LENGTH = 100
 MAX_DESCRIPTION_LENGTH = 500
 
-_WEBHOOK_PATH = re.compile(
-    r"^/webhook/inbound/"
-    r"(?P<uuid>[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})$"
-)
-_LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 # Header values must be visible ASCII (Segment rejects others; RFC 9110 token68 is narrower).
 _VISIBLE_ASCII = re.compile(r"^[\x21-\x7e]+$")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
@@ -433,13 +428,12 @@ def _url_problem(url: Any) -> str | None:
         return f"{url!r} is not a string"
     parts = urlsplit(url)
     host = (parts.hostname or "").lower()
-    if not (parts.scheme == "https" or (parts.scheme == "http" and host in _LOOPBACK_HOSTS)):
+    # The host allowlist is the stack config's and the policy's business; a token resource
+    # only refuses to send its credential in clear text off this machine.
+    if not (parts.scheme == "https" or (parts.scheme == "http" and host in LOOPBACK_HOSTS)):
         return f"'{url}' must be https (http only on 127.0.0.1/localhost, for the sandbox)"
-    if parts.query or parts.fragment or parts.username or parts.password:
-        return f"'{url}' must not carry a query, fragment or credentials"
-    if not _WEBHOOK_PATH.match(parts.path):
-        return f"'{url}' is not a Pendula webhook trigger URL (path /webhook/inbound/<uuid>)"
-    return None
+    problem = shape_problem(url)
+    return f"'{url}' {problem}" if problem else None
 
 
 def _normalise_url(url: str) -> str:
@@ -448,10 +442,10 @@ def _normalise_url(url: str) -> str:
 
 
 def _flow_id(inputs: Mapping[str, Any]) -> str:
-    match = _WEBHOOK_PATH.match(urlsplit(inputs["flow_url"]).path)
-    if match is None:
-        raise PendulaTokenError(f"flow_url: '{inputs['flow_url']}' has no flow uuid")
-    return str(uuid.UUID(match["uuid"]))
+    try:
+        return flow_id(inputs["flow_url"])
+    except ValueError as exc:
+        raise PendulaTokenError(f"flow_url: {exc}") from None
 
 
 def _is_header_safe(value: Any) -> bool:

@@ -110,7 +110,8 @@ CHECK_FAILURES: dict[str, tuple[dict[str, Any], list[tuple[str, str]]]] = {
             (
                 "flow_url",
                 "'https://pendula.app/webhook/inbound/flow-1' is not a Pendula webhook trigger"
-                " URL (path /webhook/inbound/<uuid>)",
+                " URL (the path must be /webhook/inbound/<uuid>, as"
+                " Pendula shows it under 'Configure Webhook trigger URL')",
             )
         ],
     ),

@@ -248,7 +248,8 @@ CHECK_FAILURES = {
             (
                 "flow_url",
                 "'https://pendula.app/webhook/outbound/x' is not a Pendula webhook trigger URL"
-                " (path /webhook/inbound/<uuid>)",
+                " (the path must be /webhook/inbound/<uuid>, as"
+                " Pendula shows it under 'Configure Webhook trigger URL')",
             )
         ],
     ),
