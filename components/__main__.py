@@ -20,13 +20,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m components", description=__doc__)
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name in COMMANDS:
-        try:
-            module = import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name != name:
-                raise
-            continue  # a command not built yet is simply not offered
-        module.register(subparsers)
+        import_module(name).register(subparsers)
     args = parser.parse_args(argv)
     code: int = args.func(args)
     return code
