@@ -5,7 +5,6 @@ from __future__ import annotations
 import time
 
 from fastapi import FastAPI, Request, Response
-from starlette.concurrency import run_in_threadpool
 from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
 
 from sandbox import pendula, segment_api, tracking
@@ -42,8 +41,8 @@ class RequestLogMiddleware(BaseHTTPMiddleware):
                 response.status_code,
                 (time.perf_counter() - started) * 1000,
             )
-            # SQLite blocks; keep it off the event loop that serves the other requests.
-            await run_in_threadpool(_record, request.app.state.store, row)
+            # On the event loop, like the webhook trigger (see sandbox/pendula/inbound.py).
+            _record(request.app.state.store, row)
         return response
 
 

@@ -1,8 +1,7 @@
 """SQLite persistence shared by both halves of the sandbox.
 
-Each half declares its tables as DDL strings; `Store` creates them once and hands out
-short-lived connections, because FastAPI runs sync endpoints on a thread pool and a
-`sqlite3.Connection` must not cross threads.
+Each half declares its tables as DDL strings; `Store` creates them once and runs every
+transaction on one connection, one transaction at a time.
 """
 
 from __future__ import annotations
@@ -19,46 +18,46 @@ class Store:
 
     def __init__(self, db_path: Path, schemas: list[str]) -> None:
         self.db_path = db_path
-        self._write_lock = threading.Lock()
         db_path.parent.mkdir(parents=True, exist_ok=True)
         # executescript() manages its own transaction, so the schema gets a plain connection.
-        conn = sqlite3.connect(db_path)
+        setup = sqlite3.connect(db_path)
         try:
-            conn.execute("PRAGMA journal_mode=WAL")
+            setup.execute("PRAGMA journal_mode=WAL")
             for ddl in schemas:
-                conn.executescript(ddl)
+                setup.executescript(ddl)
         finally:
-            conn.close()
-        # Closing the last connection to a WAL database checkpoints it with an fsync; one
-        # connection held open for the store's lifetime keeps per-request connections cheap.
-        self._keeper: sqlite3.Connection | None = sqlite3.connect(db_path, check_same_thread=False)
+            setup.close()
+        # SQLite allows one writer at a time, and waiting on a Python lock is cheaper and
+        # clearer than `database is locked`. Since every transaction holds the lock, one
+        # connection serves all threads in turn: opening one per request cost more than the
+        # request's own work (profiled under bench/load_pendula.py).
+        self._lock = threading.Lock()
+        self._conn: sqlite3.Connection | None = sqlite3.connect(
+            db_path, timeout=10, isolation_level=None, check_same_thread=False
+        )
+        self._conn.row_factory = sqlite3.Row
+        # With WAL, NORMAL still never corrupts the file; it only skips an fsync per commit
+        # (a stand-in, not a ledger).
+        self._conn.execute("PRAGMA synchronous=NORMAL")
 
     def close(self) -> None:
-        """Release the long-lived connection (the file stays; reopening resumes from it)."""
-        if self._keeper is not None:
-            self._keeper.close()
-            self._keeper = None
+        """Close the connection (the file stays; a new Store resumes from it)."""
+        with self._lock:
+            if self._conn is not None:
+                self._conn.close()
+                self._conn = None
 
     @contextmanager
     def connect(self) -> Iterator[sqlite3.Connection]:
-        """A connection that commits on success and rolls back on error.
-
-        Writes are serialised with a process-wide lock: SQLite allows one writer at a
-        time, and waiting on a Python lock is cheaper and clearer than `database is locked`.
-        """
-        conn = sqlite3.connect(self.db_path, timeout=10, isolation_level=None)
-        conn.row_factory = sqlite3.Row
-        # With WAL, NORMAL still never corrupts the file; it only skips an fsync per commit,
-        # which would otherwise dominate every sandbox request (a stand-in, not a ledger).
-        conn.execute("PRAGMA synchronous=NORMAL")
-        try:
-            with self._write_lock:
-                conn.execute("BEGIN IMMEDIATE")
-                try:
-                    yield conn
-                except BaseException:
-                    conn.execute("ROLLBACK")
-                    raise
-                conn.execute("COMMIT")
-        finally:
-            conn.close()
+        """The connection inside a transaction that commits on success, rolls back on error."""
+        with self._lock:
+            conn = self._conn
+            if conn is None:
+                raise RuntimeError(f"the sandbox store {self.db_path} is closed")
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield conn
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")

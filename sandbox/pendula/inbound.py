@@ -10,7 +10,6 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
-from starlette.concurrency import run_in_threadpool
 
 from sandbox.pendula.auth import InboundCredential, hash_secret, parse_inbound_authorization
 from sandbox.pendula.errors import PendulaApiError, PendulaRoute
@@ -149,6 +148,8 @@ async def inbound_webhook(request: Request, flow_id: str) -> JSONResponse:
         raise PendulaApiError(
             415, "unsupported_media_type", f"the request body is not valid JSON: {exc}"
         ) from exc
-    # SQLite calls block, so they run on the thread pool instead of the event loop.
-    experience_id = await run_in_threadpool(_start_experience, request, flow_id, credential, body)
+    # Straight on the event loop: the transaction takes well under a millisecond (WAL, no
+    # fsync), and a hop to the thread pool cost more than that and lengthened the latency
+    # tail under load (bench/load_pendula.py: p99 57 -> 33 ms at 200 req/s).
+    experience_id = _start_experience(request, flow_id, credential, body)
     return JSONResponse({"experience_id": experience_id}, status_code=202)
