@@ -33,6 +33,7 @@ from components.config import (
     PROJECT,
     SECRET_PLACEHOLDER,
     ConfigError,
+    canonical_json,
     parse_stack_config,
 )
 from components.mapping import MappingError, validate_mapping
@@ -42,7 +43,6 @@ from components.trigger import (
     SEND_ACTION_ID,
     TYPE_TOKEN,
     WEBHOOKS_ACTIONS_METADATA_ID,
-    canonical_json,
 )
 
 DESTINATION_TYPE = "segment:index/destination:Destination"

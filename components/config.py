@@ -585,8 +585,13 @@ def _build(project: _ProjectConfig) -> StackConfig:
     )
 
 
+def canonical_json(value: Any) -> str:
+    """One byte-exact JSON text per value, so the same config never shows a diff."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+
+
 def custom_context_header(value: str | Mapping[str, Any] | None) -> str | None:
     """The ``X-PENDULA-CUSTOM-CONTEXT`` value: strings as is, objects as canonical JSON."""
     if value is None or isinstance(value, str):
         return value
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+    return canonical_json(value)

@@ -8,7 +8,6 @@ an Authorization header with the flow's Pendula API token, and the event as payl
 
 # No `from __future__ import annotations` here: the component provider (provider/) infers its
 # schema from these annotations with inspect.get_annotations, which does not evaluate strings.
-import json
 import re
 from collections.abc import Mapping, Sequence
 from typing import Any, NotRequired, TypedDict
@@ -17,7 +16,12 @@ import pulumi
 import pulumi_segment as segment
 
 from components.conditions import ConditionError, generate_fql, parse_fql
-from components.config import DEFAULT_DATA_MAPPING, NAME_PATTERN, custom_context_header
+from components.config import (
+    DEFAULT_DATA_MAPPING,
+    NAME_PATTERN,
+    canonical_json,
+    custom_context_header,
+)
 from components.mapping import MappingError, validate_mapping
 from components.pendula import PendulaFlowToken
 
@@ -174,11 +178,6 @@ class PendulaTrigger(pulumi.ComponentResource):
                 "token_fingerprints": self.token_fingerprints,
             }
         )
-
-
-def canonical_json(value: Any) -> str:
-    """One byte-exact JSON text per value, so the same config never shows a diff."""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
 
 
 def subscription_settings(

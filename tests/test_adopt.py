@@ -29,9 +29,8 @@ from components.adopt import (
     stack_file_text,
     unique_slug,
 )
-from components.config import read_stack_file
+from components.config import canonical_json, read_stack_file
 from components.segment_api import SegmentApi
-from components.trigger import canonical_json
 from sandbox.server import SandboxServer
 from sandbox.settings import SandboxSettings
 from tests.sandbox.segment_helpers import TIMEOUT, WEBHOOKS_ACTIONS, SegmentWorkspace
