@@ -139,6 +139,10 @@ class PolicyConfig:
         return cls.from_policy_config(merged)
 
 
+ResourceCheck = Callable[[Mapping[str, Any], Sequence[str], PolicyConfig], list[str]]
+"""A resource rule's check: (inputs, additionalSecretOutputs, config) -> messages."""
+
+
 @dataclass(frozen=True)
 class ResourceRule:
     """A check of one resource's inputs and resource options."""
@@ -146,9 +150,31 @@ class ResourceRule:
     name: str
     description: str
     resource_types: frozenset[str]
-    check: Callable[[Mapping[str, Any], Sequence[str], PolicyConfig], list[str]]
+    check: ResourceCheck
     severity: Severity
     config_keys: tuple[str, ...] = ()
+
+
+_RESOURCE_RULES: list[ResourceRule] = []
+
+
+def _resource_rule(
+    name: str,
+    resource_type: str,
+    severity: Severity,
+    description: str,
+    config_keys: tuple[str, ...] = (),
+) -> Callable[[ResourceCheck], ResourceCheck]:
+    """Declares the decorated check as resource rule ``name``; keeps each rule beside its check."""
+
+    def register(check: ResourceCheck) -> ResourceCheck:
+        rule = ResourceRule(
+            name, description, frozenset({resource_type}), check, severity, config_keys
+        )
+        _RESOURCE_RULES.append(rule)
+        return check
+
+    return register
 
 
 @dataclass(frozen=True)
@@ -296,6 +322,12 @@ def _authorization_credentials(settings: Mapping[str, Any]) -> list[str]:
 # --- resource rules -----------------------------------------------------------------------
 
 
+@_resource_rule(
+    "webhooks-actions-destination",
+    DESTINATION_TYPE,
+    "high",
+    "A Pendula trigger destination is Segment's Webhooks (Actions) destination.",
+)
 def check_destination_type(
     props: Mapping[str, Any], _secret_outputs: Sequence[str], _config: PolicyConfig
 ) -> list[str]:
@@ -314,6 +346,12 @@ def check_destination_type(
     ]
 
 
+@_resource_rule(
+    "subscription-send-action",
+    SUBSCRIPTION_TYPE,
+    "high",
+    'A Pendula mapping uses the Webhooks (Actions) action "Send".',
+)
 def check_send_action(
     props: Mapping[str, Any], _secret_outputs: Sequence[str], _config: PolicyConfig
 ) -> list[str]:
@@ -327,6 +365,12 @@ def check_send_action(
     ]
 
 
+@_resource_rule(
+    "subscription-settings-json",
+    SUBSCRIPTION_TYPE,
+    "high",
+    "A mapping's settings is a string holding one JSON object.",
+)
 def check_settings_json(
     props: Mapping[str, Any], _secret_outputs: Sequence[str], _config: PolicyConfig
 ) -> list[str]:
@@ -340,6 +384,12 @@ def check_settings_json(
     ]
 
 
+@_resource_rule(
+    "subscription-post-unbatched",
+    SUBSCRIPTION_TYPE,
+    "high",
+    "A Pendula mapping sends one event per POST: method POST, no batching.",
+)
 def check_post_unbatched(
     props: Mapping[str, Any], _secret_outputs: Sequence[str], _config: PolicyConfig
 ) -> list[str]:
@@ -366,6 +416,13 @@ def check_post_unbatched(
     return messages
 
 
+@_resource_rule(
+    "subscription-pendula-url",
+    SUBSCRIPTION_TYPE,
+    "critical",
+    "A Pendula mapping posts over https to an allowed Pendula host.",
+    config_keys=(CONFIG_ALLOWED_HOSTS, CONFIG_ALLOW_LOOPBACK),
+)
 def check_pendula_url(
     props: Mapping[str, Any], _secret_outputs: Sequence[str], config: PolicyConfig
 ) -> list[str]:
@@ -418,6 +475,12 @@ def check_pendula_url(
     return messages
 
 
+@_resource_rule(
+    "subscription-authorization-header",
+    SUBSCRIPTION_TYPE,
+    "high",
+    "A Pendula mapping sends an Authorization header; header values are ASCII.",
+)
 def check_authorization_header(
     props: Mapping[str, Any], _secret_outputs: Sequence[str], _config: PolicyConfig
 ) -> list[str]:
@@ -462,6 +525,12 @@ def check_authorization_header(
     return messages
 
 
+@_resource_rule(
+    "subscription-settings-secret",
+    SUBSCRIPTION_TYPE,
+    "critical",
+    "A mapping's settings, which hold the Pendula token, are kept secret.",
+)
 def check_subscription_settings_secret(
     props: Mapping[str, Any], secret_outputs: Sequence[str], _config: PolicyConfig
 ) -> list[str]:
@@ -488,6 +557,12 @@ def check_subscription_settings_secret(
     return messages
 
 
+@_resource_rule(
+    "destination-settings-secret",
+    DESTINATION_TYPE,
+    "critical",
+    "A destination's settings holding a shared secret are kept secret.",
+)
 def check_destination_settings_secret(
     props: Mapping[str, Any], secret_outputs: Sequence[str], _config: PolicyConfig
 ) -> list[str]:
@@ -510,6 +585,12 @@ def check_destination_settings_secret(
     return messages
 
 
+@_resource_rule(
+    "subscription-trigger-fql",
+    SUBSCRIPTION_TYPE,
+    "high",
+    "A mapping's trigger is FQL that Segment's runtime reads as written.",
+)
 def check_trigger_fql(
     props: Mapping[str, Any], _secret_outputs: Sequence[str], _config: PolicyConfig
 ) -> list[str]:
@@ -545,6 +626,12 @@ def check_trigger_fql(
     return []
 
 
+@_resource_rule(
+    "flow-token-secret",
+    FLOW_TOKEN_TYPE,
+    "critical",
+    "A Pendula flow token keeps its credential secret.",
+)
 def check_flow_token_secret(
     props: Mapping[str, Any], secret_outputs: Sequence[str], _config: PolicyConfig
 ) -> list[str]:
@@ -583,79 +670,8 @@ def check_flow_token_secret(
     return messages
 
 
-RESOURCE_RULES: Final[tuple[ResourceRule, ...]] = (
-    ResourceRule(
-        name="webhooks-actions-destination",
-        description="A Pendula trigger destination is Segment's Webhooks (Actions) destination.",
-        resource_types=frozenset({DESTINATION_TYPE}),
-        check=check_destination_type,
-        severity="high",
-    ),
-    ResourceRule(
-        name="subscription-send-action",
-        description='A Pendula mapping uses the Webhooks (Actions) action "Send".',
-        resource_types=frozenset({SUBSCRIPTION_TYPE}),
-        check=check_send_action,
-        severity="high",
-    ),
-    ResourceRule(
-        name="subscription-settings-json",
-        description="A mapping's settings is a string holding one JSON object.",
-        resource_types=frozenset({SUBSCRIPTION_TYPE}),
-        check=check_settings_json,
-        severity="high",
-    ),
-    ResourceRule(
-        name="subscription-post-unbatched",
-        description="A Pendula mapping sends one event per POST: method POST, no batching.",
-        resource_types=frozenset({SUBSCRIPTION_TYPE}),
-        check=check_post_unbatched,
-        severity="high",
-    ),
-    ResourceRule(
-        name="subscription-pendula-url",
-        description="A Pendula mapping posts over https to an allowed Pendula host.",
-        resource_types=frozenset({SUBSCRIPTION_TYPE}),
-        check=check_pendula_url,
-        severity="critical",
-        config_keys=(CONFIG_ALLOWED_HOSTS, CONFIG_ALLOW_LOOPBACK),
-    ),
-    ResourceRule(
-        name="subscription-authorization-header",
-        description="A Pendula mapping sends an Authorization header; header values are ASCII.",
-        resource_types=frozenset({SUBSCRIPTION_TYPE}),
-        check=check_authorization_header,
-        severity="high",
-    ),
-    ResourceRule(
-        name="subscription-settings-secret",
-        description="A mapping's settings, which hold the Pendula token, are kept secret.",
-        resource_types=frozenset({SUBSCRIPTION_TYPE}),
-        check=check_subscription_settings_secret,
-        severity="critical",
-    ),
-    ResourceRule(
-        name="destination-settings-secret",
-        description="A destination's settings holding a shared secret are kept secret.",
-        resource_types=frozenset({DESTINATION_TYPE}),
-        check=check_destination_settings_secret,
-        severity="critical",
-    ),
-    ResourceRule(
-        name="subscription-trigger-fql",
-        description="A mapping's trigger is FQL that Segment's runtime reads as written.",
-        resource_types=frozenset({SUBSCRIPTION_TYPE}),
-        check=check_trigger_fql,
-        severity="high",
-    ),
-    ResourceRule(
-        name="flow-token-secret",
-        description="A Pendula flow token keeps its credential secret.",
-        resource_types=frozenset({FLOW_TOKEN_TYPE}),
-        check=check_flow_token_secret,
-        severity="critical",
-    ),
-)
+RESOURCE_RULES: Final[tuple[ResourceRule, ...]] = tuple(_RESOURCE_RULES)
+"""Every resource rule, in the order the checks above are defined."""
 
 
 # --- stack rules --------------------------------------------------------------------------
