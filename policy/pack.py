@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any, Final
+from typing import Any, Final, TypedDict
 
 from pulumi_policy import (
     EnforcementLevel,
@@ -98,6 +98,27 @@ def _schema(keys: Sequence[str]) -> PolicyConfigSchema | None:
     return PolicyConfigSchema(properties={key: dict(_CONFIG_PROPERTIES[key]) for key in keys})
 
 
+class _PolicyFields(TypedDict):
+    """The constructor arguments a resource and a stack policy take alike from their rule."""
+
+    name: str
+    description: str
+    enforcement_level: EnforcementLevel
+    config_schema: PolicyConfigSchema | None
+    severity: Severity
+
+
+def _policy_fields(rule: ResourceRule | StackRule) -> _PolicyFields:
+    """Every rule is mandatory: each guards against a mapping that fails or leaks at Segment."""
+    return _PolicyFields(
+        name=rule.name,
+        description=rule.description,
+        enforcement_level=EnforcementLevel.MANDATORY,
+        config_schema=_schema(rule.config_keys),
+        severity=Severity[rule.severity.upper()],
+    )
+
+
 def resource_policy(rule: ResourceRule) -> ResourceValidationPolicy:
     """The pulumi-policy form of one resource rule."""
 
@@ -114,14 +135,7 @@ def resource_policy(rule: ResourceRule) -> ResourceValidationPolicy:
         for message in messages:
             report_violation(message, None)
 
-    return ResourceValidationPolicy(
-        name=rule.name,
-        description=rule.description,
-        validate=validate,
-        enforcement_level=EnforcementLevel.MANDATORY,
-        config_schema=_schema(rule.config_keys),
-        severity=Severity[rule.severity.upper()],
-    )
+    return ResourceValidationPolicy(validate=validate, **_policy_fields(rule))
 
 
 def stack_resource(resource: PolicyResource) -> StackResource:
@@ -148,14 +162,7 @@ def stack_policy(rule: StackRule) -> StackValidationPolicy:
         for urn, message in rule.check(resources, config):
             report_violation(message, urn)
 
-    return StackValidationPolicy(
-        name=rule.name,
-        description=rule.description,
-        validate=validate,
-        enforcement_level=EnforcementLevel.MANDATORY,
-        config_schema=_schema(rule.config_keys),
-        severity=Severity[rule.severity.upper()],
-    )
+    return StackValidationPolicy(validate=validate, **_policy_fields(rule))
 
 
 def build_policies() -> list[Policy]:
