@@ -430,7 +430,7 @@ def _url_problem(url: Any, sandbox: bool) -> str | None:
         url, DEFAULT_ALLOWED_HOSTS, allow_loopback=sandbox
     ) or webhook_url.shape_problem(url):
         return (
-            f"url {url!r} is not a Pendula webhook trigger URL "
+            f"url {webhook_url.shown(url)!r} is not a Pendula webhook trigger URL "
             f"(https://{DEFAULT_ALLOWED_HOSTS[0]}{webhook_url.PATH_SHAPE})"
         )
     return None

@@ -215,11 +215,29 @@ def parse_stack_config(
     try:
         project = _ProjectConfig.model_validate(dict(values))
     except ValidationError as exc:
-        raise ConfigError([_format_pydantic_error(e) for e in exc.errors()], source) from None
+        problems = [_format_pydantic_error(e) for e in exc.errors()]
+        raise ConfigError(_without_secrets(problems, values), source) from None
     problems = list(_semantic_problems(project, values, frozenset(secret_keys)))
     if problems:
-        raise ConfigError(problems, source)
+        raise ConfigError(_without_secrets(problems, values), source)
     return _build(project)
+
+
+def _without_secrets(problems: list[str], values: Mapping[str, Any]) -> list[str]:
+    """Last line of defence: a secret's value copied into a plain key is echoed nowhere."""
+    secrets = sorted(
+        {
+            text
+            for name in SECRET_KEYS & set(values)
+            for _, text in _plain_strings(values[name], name)
+            if len(text) >= 4 and text != SECRET_PLACEHOLDER
+        },
+        key=len,
+        reverse=True,
+    )
+    for secret in secrets:
+        problems = [problem.replace(secret, SECRET_PLACEHOLDER) for problem in problems]
+    return problems
 
 
 def load_from_pulumi() -> StackConfig:
@@ -352,11 +370,12 @@ def _url_problems(key: str, url: str, allowed_hosts: list[str], sandbox: bool) -
         loopback = (urlsplit(url).hostname or "").lower() in webhook_url.LOOPBACK_HOSTS
         extra = "; http on 127.0.0.1/localhost is allowed only when sandbox is true"
         yield (
-            f"{key}: '{url}' is not allowed: the Pendula webhook URL must be https on an "
-            f"allowed Pendula host ({', '.join(allowed_hosts)}){extra if loopback else ''}"
+            f"{key}: '{webhook_url.shown(url)}' is not allowed: the Pendula webhook URL must be "
+            f"https on an allowed Pendula host ({', '.join(allowed_hosts)})"
+            f"{extra if loopback else ''}"
         )
     elif problem := webhook_url.shape_problem(url):
-        yield f"{key}: '{url}' {problem}"
+        yield f"{key}: '{webhook_url.shown(url)}' {problem}"
 
 
 def _trigger_problems(f_key: str, flow: FlowConfig) -> Iterator[str]:
@@ -497,9 +516,16 @@ def _format_pydantic_error(error: Any) -> str:
     if kind == "missing":
         return f"{path}: required key is missing"
     message = error["msg"]
-    if loc and loc[0] in SECRET_KEYS:
+    value = error.get("input")
+    # No value of a credential's key (a token written inline, ``token: pdl_…``, is still a
+    # token), and no non-empty mapping or list: those may hold one anywhere inside.
+    names = [part for part in loc if isinstance(part, str)]
+    credential = bool(names) and (
+        names[0] in SECRET_KEYS or any(word in names[-1].lower() for word in ("token", "secret"))
+    )
+    if credential or (isinstance(value, Mapping | list) and value):
         return f"{path}: {message}"
-    return f"{path}: {message} (got {error.get('input')!r})"
+    return f"{path}: {message} (got {value!r})"
 
 
 def _model_for(loc: tuple[Any, ...]) -> type[_Model]:

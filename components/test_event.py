@@ -9,6 +9,8 @@ real people's data.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 import os
 import re
@@ -418,7 +420,20 @@ def send(
 def scrub(text: str, secrets: list[str]) -> str:
     """``text`` with every secret (and, for header values, the credential part) removed."""
     for secret in secrets:
-        for part in (secret, secret.partition(" ")[2]):
+        scheme, _, credential = secret.partition(" ")
+        parts = [secret, credential]
+        if scheme.lower() == "basic":
+            # A server may echo the decoded Basic credentials, the API token among them.
+            decoded = _decoded_basic(credential)
+            parts += [decoded, decoded.partition(":")[2]]
+        for part in sorted(parts, key=len, reverse=True):
             if len(part) >= 4:
                 text = text.replace(part, "****")
     return text
+
+
+def _decoded_basic(credential: str) -> str:
+    try:
+        return base64.b64decode(credential, validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        return ""

@@ -52,8 +52,43 @@ def flow_id(url: str) -> str:
     """The flow's UUID in canonical lower-case form; ``url`` must pass ``shape_problem``."""
     match = _PATH.match(urlsplit(url).path)
     if match is None:
-        raise ValueError(f"'{url}' {shape_problem(url)}")
+        raise ValueError(f"'{shown(url)}' {shape_problem(url)}")
     return str(uuid.UUID(match["flow_id"]))
+
+
+def shown(url: str) -> str:
+    """``url`` fit for an error message: whatever may be a credential replaced by ``[hidden]``.
+
+    A credential hides in the user info (``user:pass@``), the fragment (``#access_token=…``) or
+    a query parameter named like one (``?token=…``, ``?api_key=…``), or is the parameter itself
+    (``?pdl_…``). Such a URL is refused anyway, and the message must not repeat the secret;
+    other parameters (``?debug=1``) stay, so the user sees what to remove.
+    """
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return "[URL not shown: it cannot be parsed]"
+    netloc = parts.netloc
+    if "@" in netloc:
+        netloc = "[hidden]@" + netloc.rpartition("@")[2]
+    query = "&".join(_shown_parameter(item) for item in parts.query.split("&"))
+    base = f"{parts.scheme}://{netloc}" if parts.scheme or netloc else ""
+    return (
+        base
+        + parts.path
+        + (f"?{query}" if parts.query else "")
+        + ("#[hidden]" if parts.fragment else "")
+    )
+
+
+_CREDENTIAL_NAME = re.compile(r"(?i)token|secret|key|auth|pass|pwd|sig|session|credential|code")
+
+
+def _shown_parameter(item: str) -> str:
+    name, equals, _ = item.partition("=")
+    if not equals:
+        return "[hidden]" if item else item
+    return f"{name}=[hidden]" if _CREDENTIAL_NAME.search(name) else item
 
 
 def _is_uuid(text: str) -> bool:

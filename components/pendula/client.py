@@ -357,6 +357,12 @@ class PendulaClient:
             message = str(error["message"])
         except (ValueError, KeyError, TypeError):
             pass
+        # A server that echoes the credential ("invalid token pdl_…") must not make us print it.
+        credential = self._session.headers["Authorization"]
+        for secret in (str(credential), str(credential).partition(" ")[2]):
+            if len(secret) >= 4:
+                message = message.replace(secret, "[secret]")
+                code = code.replace(secret, "[secret]") if code is not None else None
         raise PendulaApiError(method, path, response.status_code, message, code)
 
 

@@ -32,7 +32,7 @@ import pulumi.dynamic
 from pulumi.output import Unknown
 
 from components.pendula.client import PendulaClient, RetryPolicy, TokenInfo
-from components.webhook_url import LOOPBACK_HOSTS, flow_id, shape_problem
+from components.webhook_url import LOOPBACK_HOSTS, flow_id, shape_problem, shown
 
 CONFIG_NAMESPACE = "segment-pendula"
 API_URL_KEY = "pendulaApiUrl"
@@ -431,9 +431,9 @@ def _url_problem(url: Any) -> str | None:
     # The host allowlist is the stack config's and the policy's business; a token resource
     # only refuses to send its credential in clear text off this machine.
     if not (parts.scheme == "https" or (parts.scheme == "http" and host in LOOPBACK_HOSTS)):
-        return f"'{url}' must be https (http only on 127.0.0.1/localhost, for the sandbox)"
+        return f"'{shown(url)}' must be https (http only on 127.0.0.1/localhost, for the sandbox)"
     problem = shape_problem(url)
-    return f"'{url}' {problem}" if problem else None
+    return f"'{shown(url)}' {problem}" if problem else None
 
 
 def _normalise_url(url: str) -> str:
