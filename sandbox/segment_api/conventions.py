@@ -15,10 +15,11 @@ import sqlite3
 import string
 import time
 from collections.abc import Callable, Coroutine, Mapping
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import format_datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import Depends, Request, Response
 from fastapi.exceptions import RequestValidationError
@@ -173,6 +174,12 @@ async def json_object(request: Request) -> dict[str, Any]:
     return body
 
 
+def transaction(request: Request) -> AbstractContextManager[sqlite3.Connection]:
+    """The app's store connection in one transaction: commits on success, rolls back on error."""
+    store: Store = request.app.state.store
+    return store.connect()
+
+
 @dataclass(frozen=True)
 class Workspace:
     """The workspace a Public API token belongs to."""
@@ -199,8 +206,7 @@ def authenticate(request: Request) -> Workspace:
             "unauthorized",
             "Authorization header must use the Bearer scheme with a token.",
         )
-    store: Store = request.app.state.store
-    with store.connect() as conn:
+    with transaction(request) as conn:
         row = conn.execute(
             "SELECT id, name, slug, region FROM segment_workspaces WHERE token = ?",
             (token.strip(),),
@@ -298,8 +304,8 @@ def rate_limit(request: Request, response: Response, workspace: Workspace, bucke
         if bucket == "subscription-writes"
         else settings.public_api_requests_per_minute
     )
-    store: Store = request.app.state.store
-    with store.connect() as conn:
+    # Its own transaction, so the count stands even when the request's work then fails.
+    with transaction(request) as conn:
         state = consume(conn, f"{workspace.id}:{bucket}", limit)
     if state.exceeded:
         raise state.too_many()
@@ -348,3 +354,22 @@ def pagination_output(page: Page, total: int) -> dict[str, Any]:
     if page.offset > 0:
         out["previous"] = cursor_for(max(page.offset - page.count, 0))
     return out
+
+
+ListedTable = Literal["segment_sources", "segment_destinations", "segment_subscriptions"]
+ListedBy = Literal["workspace_id", "source_id", "destination_id"]
+
+
+def list_page(
+    conn: sqlite3.Connection, table: ListedTable, column: ListedBy, value: str, page: Page
+) -> tuple[list[sqlite3.Row], dict[str, Any]]:
+    """One page of `table`'s rows whose `column` is `value`, oldest first, and `data.pagination`."""
+    # SQLite cannot bind identifiers; the Literal types keep them to our own table and column
+    # names, and the request's values are bound.
+    where = f"FROM {table} WHERE {column} = ?"
+    total: int = conn.execute(f"SELECT COUNT(*) {where}", (value,)).fetchone()[0]
+    rows = conn.execute(
+        f"SELECT * {where} ORDER BY created_at, id LIMIT ? OFFSET ?",
+        (value, page.count, page.offset),
+    ).fetchall()
+    return rows, pagination_output(page, total)

@@ -20,13 +20,19 @@ from sandbox.segment_api.conventions import (
     Workspace,
     invalid,
     json_object,
+    list_page,
     new_id,
     not_found,
     page_from,
-    pagination_output,
     rate_limit,
+    transaction,
 )
-from sandbox.store import Store
+from sandbox.segment_api.fields import (
+    checked_bool,
+    checked_object,
+    checked_optional_str,
+    merge_settings,
+)
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS segment_sources (
@@ -85,16 +91,14 @@ def _slug(value: Any) -> str:
     return value
 
 
-def _bool(field: str, value: Any) -> bool:
-    if not isinstance(value, bool):
-        raise invalid(field, f"{value!r} is not a boolean; allowed true or false.")
-    return value
-
-
-def _settings(value: Any) -> dict[str, Any]:
-    if not isinstance(value, dict):
-        raise invalid("settings", f"must be a JSON object, got {type(value).__name__}.")
-    return value
+def _check_slug_free(conn: sqlite3.Connection, workspace: Workspace, slug: str) -> None:
+    """Slugs are unique per workspace; 409 when another source has `slug`."""
+    taken = conn.execute(
+        "SELECT 1 FROM segment_sources WHERE workspace_id = ? AND slug = ?",
+        (workspace.id, slug),
+    ).fetchone()
+    if taken:
+        raise ApiError(409, "conflict", f"slug: a source with slug {slug!r} already exists.")
 
 
 def _labels(value: Any) -> list[dict[str, str]]:
@@ -113,7 +117,7 @@ async def create_source(request: Request, response: Response, workspace: Caller)
     rate_limit(request, response, workspace, "general")
     body = await json_object(request)
     slug = _slug(body.get("slug"))
-    enabled = _bool("enabled", body.get("enabled"))
+    enabled = checked_bool("enabled", body.get("enabled"))
     metadata_id = body.get("metadataId")
     if not isinstance(metadata_id, str) or catalog.source_metadata(metadata_id) is None:
         raise invalid(
@@ -121,16 +125,10 @@ async def create_source(request: Request, response: Response, workspace: Caller)
             f"{metadata_id!r} is not a source type of this catalog; "
             f"allowed {sorted(catalog.SOURCE_TYPES)}.",
         )
-    settings = _settings(body.get("settings", {}))
-    store: Store = request.app.state.store
+    settings = checked_object("settings", body.get("settings", {}))
     source_id = new_id()
-    with store.connect() as conn:
-        taken = conn.execute(
-            "SELECT 1 FROM segment_sources WHERE workspace_id = ? AND slug = ?",
-            (workspace.id, slug),
-        ).fetchone()
-        if taken:
-            raise ApiError(409, "conflict", f"slug: a source with slug {slug!r} already exists.")
+    with transaction(request) as conn:
+        _check_slug_free(conn, workspace, slug)
         conn.execute(
             "INSERT INTO segment_sources (id, workspace_id, slug, name, enabled, metadata_id,"
             " settings, labels, write_key, created_at) VALUES (?, ?, ?, NULL, ?, ?, ?, '[]', ?, ?)",
@@ -153,23 +151,9 @@ async def create_source(request: Request, response: Response, workspace: Caller)
 def list_sources(request: Request, response: Response, workspace: Caller) -> dict[str, Any]:
     rate_limit(request, response, workspace, "general")
     page = page_from(request)
-    store: Store = request.app.state.store
-    with store.connect() as conn:
-        total = conn.execute(
-            "SELECT COUNT(*) FROM segment_sources WHERE workspace_id = ?",
-            (workspace.id,),
-        ).fetchone()[0]
-        rows = conn.execute(
-            "SELECT * FROM segment_sources WHERE workspace_id = ? ORDER BY created_at, id"
-            " LIMIT ? OFFSET ?",
-            (workspace.id, page.count, page.offset),
-        ).fetchall()
-    return {
-        "data": {
-            "sources": [source_view(r) for r in rows],
-            "pagination": pagination_output(page, total),
-        }
-    }
+    with transaction(request) as conn:
+        rows, pagination = list_page(conn, "segment_sources", "workspace_id", workspace.id, page)
+    return {"data": {"sources": [source_view(r) for r in rows], "pagination": pagination}}
 
 
 @router.get("/sources/{source_id}")
@@ -180,8 +164,7 @@ def get_source(
     workspace: Caller,
 ) -> dict[str, Any]:
     rate_limit(request, response, workspace, "general")
-    store: Store = request.app.state.store
-    with store.connect() as conn:
+    with transaction(request) as conn:
         row = load_source(conn, workspace, source_id)
     return {"data": {"source": source_view(row)}}
 
@@ -197,31 +180,18 @@ async def update_source(
     Terraform provider deletes keys dropped from config)."""
     rate_limit(request, response, workspace, "general")
     body = await json_object(request)
-    store: Store = request.app.state.store
-    with store.connect() as conn:
+    with transaction(request) as conn:
         row = load_source(conn, workspace, source_id)
         slug = _slug(body["slug"]) if "slug" in body else row["slug"]
-        enabled = _bool("enabled", body["enabled"]) if "enabled" in body else bool(row["enabled"])
-        name = row["name"]
-        if "name" in body:
-            if body["name"] is not None and not isinstance(body["name"], str):
-                raise invalid("name", f"{body['name']!r} is not a string.")
-            name = body["name"]
+        enabled = (
+            checked_bool("enabled", body["enabled"]) if "enabled" in body else bool(row["enabled"])
+        )
+        name = checked_optional_str("name", body["name"]) if "name" in body else row["name"]
         settings = json.loads(row["settings"])
-        if "settings" in body and body["settings"] is not None:
-            for key, value in _settings(body["settings"]).items():
-                if value is None:
-                    settings.pop(key, None)
-                else:
-                    settings[key] = value
-        if (
-            slug != row["slug"]
-            and conn.execute(
-                "SELECT 1 FROM segment_sources WHERE workspace_id = ? AND slug = ?",
-                (workspace.id, slug),
-            ).fetchone()
-        ):
-            raise ApiError(409, "conflict", f"slug: a source with slug {slug!r} already exists.")
+        if body.get("settings") is not None:
+            settings = merge_settings(settings, checked_object("settings", body["settings"]))
+        if slug != row["slug"]:
+            _check_slug_free(conn, workspace, slug)
         conn.execute(
             "UPDATE segment_sources SET slug = ?, enabled = ?, name = ?, settings = ? WHERE id = ?",
             (slug, int(enabled), name, json.dumps(settings), source_id),
@@ -239,8 +209,7 @@ def delete_source(
 ) -> dict[str, Any]:
     """Deletes the source and (sandbox choice) everything connected to it."""
     rate_limit(request, response, workspace, "general")
-    store: Store = request.app.state.store
-    with store.connect() as conn:
+    with transaction(request) as conn:
         load_source(conn, workspace, source_id)
         conn.execute(
             "DELETE FROM segment_subscriptions WHERE destination_id IN"
@@ -262,8 +231,7 @@ async def replace_labels(
     rate_limit(request, response, workspace, "general")
     body = await json_object(request)
     labels = _labels(body.get("labels"))
-    store: Store = request.app.state.store
-    with store.connect() as conn:
+    with transaction(request) as conn:
         load_source(conn, workspace, source_id)
         conn.execute(
             "UPDATE segment_sources SET labels = ? WHERE id = ?",
@@ -281,7 +249,6 @@ def get_source_settings(
 ) -> dict[str, Any]:
     """Protocols settings (`SourceSettingsOutputV1`): empty, the sandbox has no tracking plans."""
     rate_limit(request, response, workspace, "general")
-    store: Store = request.app.state.store
-    with store.connect() as conn:
+    with transaction(request) as conn:
         load_source(conn, workspace, source_id)
     return {"data": {"settings": {}}}
