@@ -84,7 +84,8 @@ class StackInput:
     """One stack file read offline: project values (secure ones replaced), provider config."""
 
     label: str
-    values: dict[str, Any]
+    values: dict[str, Any] = field(repr=False)
+    """Project values; a sandbox (or mistaken plaintext) credential is among them as is."""
     secret_keys: frozenset[str]
     provider: dict[str, str | None]
     secrets: frozenset[str] = field(repr=False)
