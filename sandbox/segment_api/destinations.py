@@ -17,14 +17,20 @@ from sandbox.segment_api.conventions import (
     Workspace,
     invalid,
     json_object,
+    list_page,
     new_object_id,
     not_found,
     page_from,
-    pagination_output,
     rate_limit,
+    transaction,
+)
+from sandbox.segment_api.fields import (
+    checked_bool,
+    checked_object,
+    checked_optional_str,
+    merge_settings,
 )
 from sandbox.segment_api.sources import load_source
-from sandbox.store import Store
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS segment_destinations (
@@ -85,12 +91,12 @@ def load_destination(
 
 def _checked_settings(metadata_id: str, value: Any) -> dict[str, Any]:
     """Settings must be an object; secret options (sharedSecret) must be strings."""
-    if not isinstance(value, dict):
-        raise invalid("settings", f"must be a JSON object, got {type(value).__name__}.")
+    settings = checked_object("settings", value)
     for key in catalog.secret_options(metadata_id):
-        if key in value and value[key] is not None and not isinstance(value[key], str):
-            raise invalid(f"settings.{key}", f"must be a string, got {type(value[key]).__name__}.")
-    return value
+        secret = settings.get(key)
+        if secret is not None and not isinstance(secret, str):
+            raise invalid(f"settings.{key}", f"must be a string, got {type(secret).__name__}.")
+    return settings
 
 
 @router.post("/destinations")
@@ -110,20 +116,15 @@ async def create_destination(
             f"{metadata_id!r} is not in this catalog; allowed "
             f"{catalog.WEBHOOKS_ACTIONS_ID!r} (Webhooks (Actions)).",
         )
-    enabled = body.get("enabled", False)
-    if not isinstance(enabled, bool):
-        raise invalid("enabled", f"{enabled!r} is not a boolean; allowed true or false.")
-    name = body.get("name")
-    if name is not None and not isinstance(name, str):
-        raise invalid("name", f"{name!r} is not a string.")
+    enabled = checked_bool("enabled", body.get("enabled", False))
+    name = checked_optional_str("name", body.get("name"))
     if "settings" not in body:
         raise invalid("settings", "is required (an object, may be empty).")
     settings = {
         k: v for k, v in _checked_settings(metadata_id, body["settings"]).items() if v is not None
     }
-    store: Store = request.app.state.store
     destination_id = new_object_id()
-    with store.connect() as conn:
+    with transaction(request) as conn:
         load_source(conn, workspace, source_id)
         conn.execute(
             "INSERT INTO segment_destinations (id, workspace_id, source_id, metadata_id, name,"
@@ -147,23 +148,11 @@ async def create_destination(
 def list_destinations(request: Request, response: Response, workspace: Caller) -> dict[str, Any]:
     rate_limit(request, response, workspace, "general")
     page = page_from(request)
-    store: Store = request.app.state.store
-    with store.connect() as conn:
-        total = conn.execute(
-            "SELECT COUNT(*) FROM segment_destinations WHERE workspace_id = ?",
-            (workspace.id,),
-        ).fetchone()[0]
-        rows = conn.execute(
-            "SELECT * FROM segment_destinations WHERE workspace_id = ? ORDER BY created_at, id"
-            " LIMIT ? OFFSET ?",
-            (workspace.id, page.count, page.offset),
-        ).fetchall()
-    return {
-        "data": {
-            "destinations": [destination_view(r) for r in rows],
-            "pagination": pagination_output(page, total),
-        }
-    }
+    with transaction(request) as conn:
+        rows, pagination = list_page(
+            conn, "segment_destinations", "workspace_id", workspace.id, page
+        )
+    return {"data": {"destinations": [destination_view(r) for r in rows], "pagination": pagination}}
 
 
 @router.get("/destinations/{destination_id}")
@@ -174,8 +163,7 @@ def get_destination(
     workspace: Caller,
 ) -> dict[str, Any]:
     rate_limit(request, response, workspace, "general")
-    store: Store = request.app.state.store
-    with store.connect() as conn:
+    with transaction(request) as conn:
         row = load_destination(conn, workspace, destination_id)
     return {"data": {"destination": destination_view(row)}}
 
@@ -195,27 +183,18 @@ async def update_destination(
     """
     rate_limit(request, response, workspace, "general")
     body = await json_object(request)
-    store: Store = request.app.state.store
-    with store.connect() as conn:
+    with transaction(request) as conn:
         row = load_destination(conn, workspace, destination_id)
         enabled = bool(row["enabled"])
         if "enabled" in body and body["enabled"] is not None:
             if not isinstance(body["enabled"], bool):
                 raise invalid("enabled", f"{body['enabled']!r} is not a boolean.")
             enabled = body["enabled"]
-        name = row["name"]
-        if "name" in body:
-            if body["name"] is not None and not isinstance(body["name"], str):
-                raise invalid("name", f"{body['name']!r} is not a string.")
-            name = body["name"]
+        name = checked_optional_str("name", body["name"]) if "name" in body else row["name"]
         settings = json.loads(row["settings"])
         if body.get("settings") is not None:
             patch = _checked_settings(row["metadata_id"], body["settings"])
-            for key, value in patch.items():
-                if value is None:
-                    settings.pop(key, None)
-                elif value != CENSORED:
-                    settings[key] = value
+            settings = merge_settings(settings, patch, mask=CENSORED)
         conn.execute(
             "UPDATE segment_destinations SET enabled = ?, name = ?, settings = ? WHERE id = ?",
             (int(enabled), name, json.dumps(settings), destination_id),
@@ -232,8 +211,7 @@ def delete_destination(
     workspace: Caller,
 ) -> dict[str, Any]:
     rate_limit(request, response, workspace, "general")
-    store: Store = request.app.state.store
-    with store.connect() as conn:
+    with transaction(request) as conn:
         load_destination(conn, workspace, destination_id)
         conn.execute(
             "DELETE FROM segment_subscriptions WHERE destination_id = ?",
@@ -252,21 +230,7 @@ def list_connected_destinations(
 ) -> dict[str, Any]:
     rate_limit(request, response, workspace, "general")
     page = page_from(request)
-    store: Store = request.app.state.store
-    with store.connect() as conn:
+    with transaction(request) as conn:
         load_source(conn, workspace, source_id)
-        total = conn.execute(
-            "SELECT COUNT(*) FROM segment_destinations WHERE source_id = ?",
-            (source_id,),
-        ).fetchone()[0]
-        rows = conn.execute(
-            "SELECT * FROM segment_destinations WHERE source_id = ? ORDER BY created_at, id"
-            " LIMIT ? OFFSET ?",
-            (source_id, page.count, page.offset),
-        ).fetchall()
-    return {
-        "data": {
-            "destinations": [destination_view(r) for r in rows],
-            "pagination": pagination_output(page, total),
-        }
-    }
+        rows, pagination = list_page(conn, "segment_destinations", "source_id", source_id, page)
+    return {"data": {"destinations": [destination_view(r) for r in rows], "pagination": pagination}}
