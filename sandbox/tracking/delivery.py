@@ -12,6 +12,8 @@ on their next poll instead of outliving the server.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import importlib
 import json
 import sqlite3
@@ -177,7 +179,7 @@ def build_request(job: Job) -> OutgoingRequest:
         if not isinstance(value, str | int | float) or not str(value).isascii():
             raise InvalidPayloadError(f"headers.{name}: header values must be ASCII strings")
         out_headers[str(name)] = str(value)
-        secrets.append(str(value))
+        secrets += _credential_parts(str(value))
     secrets += [
         str(job.destination_settings[k])
         for k in secret_options(job.destination_metadata_id)
@@ -186,8 +188,26 @@ def build_request(job: Job) -> OutgoingRequest:
     return OutgoingRequest(method, url, out_headers, body, tuple(s for s in secrets if s))
 
 
+def _credential_parts(value: str) -> list[str]:
+    """A header value, and for ``Bearer``/``Basic`` values the credential parts an endpoint
+    might echo on their own (the token; the decoded ``user:token`` and its token)."""
+    parts = [value]
+    scheme, _, credential = value.partition(" ")
+    if credential and scheme.lower() in ("bearer", "basic"):
+        parts.append(credential)
+        if scheme.lower() == "basic":
+            try:
+                decoded = base64.b64decode(credential, validate=True).decode("utf-8")
+            except (binascii.Error, UnicodeDecodeError):
+                decoded = ""
+            if decoded:
+                parts += [decoded, decoded.partition(":")[2]]
+    return [p for p in parts if p]
+
+
 def _scrub(text: str, secrets: tuple[str, ...]) -> str:
-    for secret in secrets:
+    # Longest first, so a whole header is redacted before the token inside it.
+    for secret in sorted(secrets, key=len, reverse=True):
         if len(secret) >= 4:
             text = text.replace(secret, REDACTED)
     return text

@@ -508,3 +508,23 @@ def test_pending_deliveries_resume_after_a_restart(tmp_path: Path) -> None:
 
     assert statuses == [503, 202]
     assert len(experiences) == 1
+
+
+def test_recorded_excerpts_hide_a_token_echoed_without_its_scheme() -> None:
+    """An endpoint that repeats the bare token (or Basic's decoded pair) leaks nothing."""
+    import base64
+
+    from sandbox.tracking.delivery import _credential_parts, _scrub
+
+    basic = "Basic " + base64.b64encode(b"tenant-1:pdl_ECHOED_SECRET_42").decode()
+    secrets = (
+        *_credential_parts("Bearer pdl_BEARER_SECRET_42"),
+        *_credential_parts(basic),
+    )
+    echoed = (
+        "bad token pdl_BEARER_SECRET_42; got Bearer pdl_BEARER_SECRET_42;"
+        f" {basic}; tenant-1:pdl_ECHOED_SECRET_42; pdl_ECHOED_SECRET_42"
+    )
+    scrubbed = _scrub(echoed, secrets)
+    for secret in ("pdl_BEARER_SECRET_42", "pdl_ECHOED_SECRET_42", basic.split(" ")[1]):
+        assert secret not in scrubbed
