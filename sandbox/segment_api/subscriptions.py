@@ -17,16 +17,18 @@ from sandbox.segment_api.conventions import (
     Caller,
     SegmentRoute,
     V1AlphaJson,
+    Workspace,
     invalid,
     json_object,
+    list_page,
     new_id,
     not_found,
     page_from,
-    pagination_output,
     rate_limit,
+    transaction,
 )
 from sandbox.segment_api.destinations import load_destination
-from sandbox.store import Store
+from sandbox.segment_api.fields import checked_bool, checked_object
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS segment_subscriptions (
@@ -65,7 +67,11 @@ def subscription_view(row: sqlite3.Row) -> dict[str, Any]:
     }
 
 
-def _load(conn: sqlite3.Connection, destination_id: str, subscription_id: str) -> sqlite3.Row:
+def _load(
+    conn: sqlite3.Connection, workspace: Workspace, destination_id: str, subscription_id: str
+) -> sqlite3.Row:
+    """The subscription under the caller's destination; 404 naming whichever is missing."""
+    load_destination(conn, workspace, destination_id)
     row: sqlite3.Row | None = conn.execute(
         "SELECT * FROM segment_subscriptions WHERE id = ? AND destination_id = ?",
         (subscription_id, destination_id),
@@ -89,18 +95,6 @@ def _trigger(field: str, value: Any) -> str:
     return value
 
 
-def _enabled(field: str, value: Any) -> bool:
-    if not isinstance(value, bool):
-        raise invalid(field, f"{value!r} is not a boolean; allowed true or false.")
-    return value
-
-
-def _settings(field: str, value: Any) -> dict[str, Any]:
-    if not isinstance(value, dict):
-        raise invalid(field, f"must be a JSON object, got {type(value).__name__}.")
-    return value
-
-
 @router.post("/destinations/{destination_id}/subscriptions")
 async def create_subscription(
     destination_id: str,
@@ -113,14 +107,13 @@ async def create_subscription(
     body = await json_object(request)
     name = _name("name", body.get("name"))
     trigger = _trigger("trigger", body.get("trigger"))
-    enabled = _enabled("enabled", body.get("enabled"))
-    settings = _settings("settings", body.get("settings") or {})
+    enabled = checked_bool("enabled", body.get("enabled"))
+    settings = checked_object("settings", body.get("settings") or {})
     if body.get("modelId"):
         raise invalid("modelId", "Reverse ETL models are not supported by this sandbox.")
     action_id = body.get("actionId")
-    store: Store = request.app.state.store
     subscription_id = new_id()
-    with store.connect() as conn:
+    with transaction(request) as conn:
         destination = load_destination(conn, workspace, destination_id)
         action = catalog.action(destination["metadata_id"], action_id) if action_id else None
         if action is None:
@@ -145,7 +138,7 @@ async def create_subscription(
                 time.time(),
             ),
         )
-        row = _load(conn, destination_id, subscription_id)
+        row = _load(conn, workspace, destination_id, subscription_id)
     return {"data": {"destinationSubscription": subscription_view(row)}}
 
 
@@ -158,23 +151,13 @@ def list_subscriptions(
 ) -> dict[str, Any]:
     rate_limit(request, response, workspace, "general")
     page = page_from(request)
-    store: Store = request.app.state.store
-    with store.connect() as conn:
+    with transaction(request) as conn:
         load_destination(conn, workspace, destination_id)
-        total = conn.execute(
-            "SELECT COUNT(*) FROM segment_subscriptions WHERE destination_id = ?",
-            (destination_id,),
-        ).fetchone()[0]
-        rows = conn.execute(
-            "SELECT * FROM segment_subscriptions WHERE destination_id = ?"
-            " ORDER BY created_at, id LIMIT ? OFFSET ?",
-            (destination_id, page.count, page.offset),
-        ).fetchall()
+        rows, pagination = list_page(
+            conn, "segment_subscriptions", "destination_id", destination_id, page
+        )
     return {
-        "data": {
-            "subscriptions": [subscription_view(r) for r in rows],
-            "pagination": pagination_output(page, total),
-        }
+        "data": {"subscriptions": [subscription_view(r) for r in rows], "pagination": pagination}
     }
 
 
@@ -187,10 +170,8 @@ def get_subscription(
     workspace: Caller,
 ) -> dict[str, Any]:
     rate_limit(request, response, workspace, "general")
-    store: Store = request.app.state.store
-    with store.connect() as conn:
-        load_destination(conn, workspace, destination_id)
-        row = _load(conn, destination_id, subscription_id)
+    with transaction(request) as conn:
+        row = _load(conn, workspace, destination_id, subscription_id)
     return {"data": {"subscription": subscription_view(row)}}
 
 
@@ -217,10 +198,8 @@ async def update_subscription(
         )
     if update.get("reverseETLModelId") or update.get("reverseETLSchedule"):
         raise invalid("input.reverseETLModelId", "Reverse ETL is not supported by this sandbox.")
-    store: Store = request.app.state.store
-    with store.connect() as conn:
-        load_destination(conn, workspace, destination_id)
-        row = _load(conn, destination_id, subscription_id)
+    with transaction(request) as conn:
+        row = _load(conn, workspace, destination_id, subscription_id)
         name = (
             _name("input.name", update["name"]) if update.get("name") is not None else row["name"]
         )
@@ -230,12 +209,12 @@ async def update_subscription(
             else row["trigger"]
         )
         enabled = (
-            _enabled("input.enabled", update["enabled"])
+            checked_bool("input.enabled", update["enabled"])
             if update.get("enabled") is not None
             else bool(row["enabled"])
         )
         settings = (
-            _settings("input.settings", update["settings"])
+            checked_object("input.settings", update["settings"])
             if update.get("settings") is not None
             else json.loads(row["settings"])
         )
@@ -244,7 +223,7 @@ async def update_subscription(
             " WHERE id = ?",
             (name, trigger, int(enabled), json.dumps(settings), subscription_id),
         )
-        row = _load(conn, destination_id, subscription_id)
+        row = _load(conn, workspace, destination_id, subscription_id)
     return {"data": {"subscription": subscription_view(row)}}
 
 
@@ -257,9 +236,7 @@ def delete_subscription(
     workspace: Caller,
 ) -> dict[str, Any]:
     rate_limit(request, response, workspace, "subscription-writes")
-    store: Store = request.app.state.store
-    with store.connect() as conn:
-        load_destination(conn, workspace, destination_id)
-        _load(conn, destination_id, subscription_id)
+    with transaction(request) as conn:
+        _load(conn, workspace, destination_id, subscription_id)
         conn.execute("DELETE FROM segment_subscriptions WHERE id = ?", (subscription_id,))
     return {"data": {"status": "SUCCESS"}}
