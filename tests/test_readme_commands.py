@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fnmatch
 import json
 import re
 import runpy
@@ -334,12 +335,17 @@ def test_every_layout_path_exists() -> None:
 
 def test_the_layout_names_every_top_level_directory_and_library_module() -> None:
     named = {p.rstrip("/") for p in layout_paths()}
-    ignored = {"venv", "node_modules", "__pycache__"}
+    # Directories git ignores (venv/, build/, *.egg-info/ …) are made by tools, not ours to list.
+    ignored = [
+        line.strip().strip("/")
+        for line in (ROOT / ".gitignore").read_text().splitlines()
+        if line.strip() and not line.startswith("#")
+    ]
     top_level = {
         p.name
         for p in ROOT.iterdir()
         if p.is_dir()
-        and p.name not in ignored
+        and not any(fnmatch.fnmatch(p.name, pattern) for pattern in ignored)
         and (not p.name.startswith(".") or p.name in {".ci", ".github"})
     }
     assert {d for d in top_level if not any(n.split("/")[0] == d for n in named)} == set()
