@@ -23,7 +23,7 @@ from pulumi.runtime.settings import SETTINGS
 from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 
-from components.config import PROJECT, StackConfig, load_from_pulumi, parse_stack_config
+from components.config import PROJECT, load_from_pulumi
 from components.pendula.flow_token import authorization_header, fingerprint
 from components.program import build
 
@@ -197,11 +197,6 @@ def run_program(
         if gc_was_enabled:
             gc.enable()
     return monitor.recorded
-
-
-def validate_only(values: Mapping[str, Any], secret_keys: Iterable[str] = ()) -> StackConfig:
-    """Validate config values without running the program."""
-    return parse_stack_config(values, frozenset(secret_keys))
 
 
 def _config_text(value: Any) -> str:
