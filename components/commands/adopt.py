@@ -28,6 +28,12 @@ from components.segment_api import DEFAULT_URL, SegmentApi, SegmentApiError
 TOKEN_VARIABLE = "PUBLIC_API_TOKEN"
 URL_VARIABLE = "PUBLIC_API_URL"
 
+EXIT_OK = 0
+EXIT_FAILED = 1
+"""Segment could not be read, or the source has nothing adoptable."""
+EXIT_USAGE = 2
+"""Bad arguments, a missing token, or output files that exist without --force."""
+
 _STACK_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
 """Pulumi stack names; also keeps the stack file inside ``--stacks-dir``."""
 
@@ -41,6 +47,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
             "Read a source's Webhooks (Actions) destination(s) and mappings through Segment's "
             f"Public API ({TOKEN_VARIABLE} from the environment) and write "
             "stacks/Pulumi.<stack>.yaml plus a `pulumi import --file` document."
+        ),
+        epilog=(
+            f"exit codes: {EXIT_OK} written; {EXIT_FAILED} Segment could not be read or has "
+            f"nothing to adopt; {EXIT_USAGE} bad arguments, no {TOKEN_VARIABLE}, or existing "
+            "files without --force"
         ),
     )
     parser.add_argument("--stack", required=True, help="stack name, e.g. prod")
@@ -70,14 +81,14 @@ def run(args: argparse.Namespace, *, api: SegmentApi | None = None) -> int:
             "(letters, digits, '-', '_' and '.', starting with a letter or digit)",
             file=err,
         )
-        return 2
+        return EXIT_USAGE
     stack_path: Path = args.stacks_dir / f"Pulumi.{stack}.yaml"
     import_path: Path = args.import_file or Path(f"import.{stack}.json")
     existing = [p for p in (stack_path, import_path) if p.exists()]
     if existing and not args.force:
         names = " and ".join(str(p) for p in existing)
         print(f"error: {names} already exist(s); pass --force to overwrite", file=err)
-        return 2
+        return EXIT_USAGE
     if api is None:
         token = os.environ.get(TOKEN_VARIABLE, "")
         if not token.strip():
@@ -86,18 +97,18 @@ def run(args: argparse.Namespace, *, api: SegmentApi | None = None) -> int:
                 "workspace (Settings → Workspace settings → Access Management → Tokens)",
                 file=err,
             )
-            return 2
+            return EXIT_USAGE
         url = args.segment_url or os.environ.get(URL_VARIABLE) or DEFAULT_URL
         try:
             api = SegmentApi(token, url)
         except ValueError as exc:
             print(f"error: --segment-url: {exc}", file=err)
-            return 2
+            return EXIT_USAGE
     try:
         adoption = read_setup(api, args.source, args.destination)
     except (AdoptError, SegmentApiError, ValueError) as exc:
         print(f"error: {exc}", file=err)
-        return 1
+        return EXIT_FAILED
 
     command = _command_line(args, adoption)
     stack_path.parent.mkdir(parents=True, exist_ok=True)
@@ -105,7 +116,7 @@ def run(args: argparse.Namespace, *, api: SegmentApi | None = None) -> int:
     import_path.parent.mkdir(parents=True, exist_ok=True)
     import_path.write_text(json.dumps(import_document(adoption), indent=2) + "\n", encoding="utf-8")
     out.write(report(adoption, stack, stack_path, import_path))
-    return 0
+    return EXIT_OK
 
 
 def report(adoption: Adoption, stack: str, stack_path: Path, import_path: Path) -> str:
