@@ -95,7 +95,9 @@ def _flow_token_outputs(inputs: Mapping[str, Any], preview: bool) -> dict[str, A
         _unwrap(inputs.get("scheme")) or "bearer", token, _unwrap(inputs.get("tenant_id"))
     )
     return {
-        "authorization": rpc.wrap_rpc_secret(authorization),
+        # Plain, as the engine returns it before applying additionalSecretOutputs: whatever
+        # is secret downstream must be made so by the resource and the component themselves.
+        "authorization": authorization,
         "fingerprint": fingerprint(authorization),
     }
 
