@@ -3,7 +3,7 @@ VENV ?= venv
 PY := $(VENV)/bin/python
 SDK_FILES := $(shell find sdks/segment -type f -not -path '*/__pycache__/*' 2>/dev/null)
 
-.PHONY: setup test lint bench demo demo-down clean
+.PHONY: setup toolchain test lint bench demo demo-down clean
 
 setup: $(VENV)/.installed tests/node/node_modules/.installed
 
@@ -18,7 +18,12 @@ tests/node/node_modules/.installed: tests/node/package.json tests/node/package-l
 	npm ci --prefix tests/node --no-audit --no-fund --loglevel=error
 	touch $@
 
-## Run the whole test suite (no Pulumi CLI or internet needed).
+## Build the pinned Pulumi CLI from Go modules into .toolchain/bin (docs/toolchain.md).
+## Cached: a second run with nothing to rebuild takes seconds.
+toolchain:
+	bash toolchain/build.sh
+
+## Run the whole test suite; the real-engine tests (tests/engine) need `make toolchain` first.
 test: setup
 	$(PY) -m pytest
 
@@ -44,4 +49,4 @@ demo-down:
 	bash scripts/demo-down.sh
 
 clean:
-	rm -rf $(VENV) tests/node/node_modules .sandbox .pulumi
+	rm -rf $(VENV) tests/node/node_modules .sandbox .pulumi .toolchain

@@ -36,14 +36,15 @@ def trigger_args(destination: Destination) -> PendulaTriggerArgs:
         "source_id": destination.source_id,
         "destination_name": destination.display_name,
         "enabled": destination.enabled,
-        "flows": [_flow_args(f) for f in destination.flows],
+        "flows": [flow_args(f) for f in destination.flows],
     }
     if destination.shared_secret is not None:
         args["shared_secret"] = pulumi.Output.secret(destination.shared_secret)
     return args
 
 
-def _flow_args(flow: Flow) -> PendulaFlowArgs:
+def flow_args(flow: Flow) -> PendulaFlowArgs:
+    """Translate one validated flow into its `PendulaFlowArgs`."""
     args: PendulaFlowArgs = {
         "name": flow.name,
         "url": flow.url,

@@ -147,7 +147,7 @@ class PendulaTrigger(pulumi.ComponentResource):
             flow_name = flow["name"]
             token = PendulaFlowToken(
                 f"{name}-{flow_name}-token",
-                _token_args(flow),
+                token_args(flow),
                 opts=pulumi.ResourceOptions(parent=self),
             )
             settings = _settings_output(flow, token.authorization)
@@ -258,7 +258,8 @@ def _check_flows(flows: list[PendulaFlowArgs]) -> None:
                 raise ValueError(str(exc)) from None
 
 
-def _token_args(flow: PendulaFlowArgs) -> Any:
+def token_args(flow: PendulaFlowArgs) -> Any:
+    """The `PendulaFlowToken` inputs of one flow (the component's `<name>-<flow>-token` child)."""
     args: dict[str, Any] = {"flow_url": flow["url"]}
     for source, target in (
         ("token_mode", "mode"),

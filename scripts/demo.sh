@@ -2,7 +2,8 @@
 # The main job (`make demo`): deploy the local stack to the sandbox and watch an event arrive.
 #
 #   1. make setup (venv and test packages);
-#   2. find the Pulumi CLI, or install the pinned version (.pulumi-version) into .pulumi-cli/;
+#   2. find the Pulumi CLI (PATH, then .toolchain/bin from `make toolchain`, else install the
+#      pinned version (.pulumi-version) into .pulumi-cli/) and its Python language host;
 #   3. start `python -m sandbox --seed stacks/Pulumi.local.yaml` on 127.0.0.1:8787;
 #   4. pulumi up --stack local against a project-local file backend (.pulumi/);
 #   5. track tests/fixtures/events/signed-up.json with analytics-python and print the Pendula
@@ -43,6 +44,18 @@ MSG
     PULUMI="$PULUMI_INSTALL_ROOT/bin/pulumi"
 fi
 echo "using $PULUMI ($("$PULUMI" version))"
+if [ -z "$(find_language_host "$PULUMI")" ]; then
+    cat >&2 <<MSG
+
+error: $PULUMI has no Python language host (pulumi-language-python) beside it or on PATH,
+so it cannot run this project's program (__main__.py). Pulumi's installers ship it; \`make
+toolchain\` cannot build it on a machine whose Go module proxy does not serve it, and the
+Segment Terraform provider that \`pulumi up\` needs is not served there either
+(docs/toolchain.md). Nothing was started. \`make test\` runs the real engine on everything this
+machine can reach (tests/engine) and the whole journey under mocks (tests/test_journey.py).
+MSG
+    exit 3
+fi
 
 step "sandbox (Segment Public API + tracking, Pendula)"
 started_here=0

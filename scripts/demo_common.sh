@@ -13,6 +13,8 @@ LOG_FILE="$STATE_DIR/sandbox.log"
 PY="$ROOT/venv/bin/python"
 PULUMI_VERSION="$(tr -d '[:space:]' < "$ROOT/.pulumi-version")"
 PULUMI_INSTALL_ROOT="$ROOT/.pulumi-cli"
+# Where `make toolchain` puts the CLI (overridable so tests can hide it).
+TOOLCHAIN_BIN="${SEGMENT_PENDULA_TOOLCHAIN_BIN:-$ROOT/.toolchain/bin}"
 
 # A project-local file backend: the demo never touches the user's Pulumi login.
 export PULUMI_BACKEND_URL="file://$ROOT/.pulumi"
@@ -23,12 +25,28 @@ export PULUMI_SKIP_UPDATE_CHECK=true
 step() { printf '\n==> %s\n' "$*"; }
 die() { printf 'error: %s\n' "$*" >&2; exit "${2:-1}"; }
 
-# The pulumi executable to use (PATH first, then the project-local install), or nothing.
+# The pulumi executable to use (PATH first, then the one `make toolchain` built, then the
+# project-local install of an earlier demo), or nothing.
 find_pulumi() {
     if command -v pulumi >/dev/null 2>&1; then
         command -v pulumi
+    elif [ -x "$TOOLCHAIN_BIN/pulumi" ]; then
+        printf '%s\n' "$TOOLCHAIN_BIN/pulumi"
     elif [ -x "$PULUMI_INSTALL_ROOT/bin/pulumi" ]; then
         printf '%s\n' "$PULUMI_INSTALL_ROOT/bin/pulumi"
+    fi
+}
+
+# The Python language host the CLI needs to run __main__.py: shipped next to `pulumi` by
+# Pulumi's installers, found on PATH otherwise. `make toolchain` cannot build it here (its Go
+# module is not served by the proxy; docs/toolchain.md).
+find_language_host() {
+    local dir
+    dir="$(dirname "$1")"
+    if [ -x "$dir/pulumi-language-python" ]; then
+        printf '%s\n' "$dir/pulumi-language-python"
+    elif command -v pulumi-language-python >/dev/null 2>&1; then
+        command -v pulumi-language-python
     fi
 }
 
