@@ -11,6 +11,7 @@ escaping does not protect it. Node ids are generated, never taken from user text
 
 from __future__ import annotations
 
+import string
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
@@ -18,7 +19,9 @@ from typing import Any, Final
 from components.conditions import ConditionError, parse_fql
 from components.offline import DESTINATION_TYPE, SUBSCRIPTION_TYPE
 
-_SAFE: Final = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789 .,:/_-=@+()")
+_SAFE: Final = frozenset(
+    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789 .,:/_-=@+()"
+)
 """Characters that mean nothing to Mermaid's flowchart grammar, its entity syntax or HTML."""
 
 _MAX_LABEL: Final = 120
@@ -176,9 +179,7 @@ class _Drawing:
     def node(self, ident: str, parts: Sequence[str], shape: str = "box", css: str = "") -> None:
         """A node whose label is fixed words and escaped user texts, one part per line."""
         label = "<br/>".join(parts)
-        opening, closing = {"box": ('["', '"]'), "round": ('("', '")'), "db": ('[("', '")]')}[
-            shape
-        ]
+        opening, closing = {"box": ('["', '"]'), "round": ('("', '")'), "db": ('[("', '")]')}[shape]
         self.lines.append(f"  {ident}{opening}{label}{closing}")
         if css:
             self.classes.setdefault(css, []).append(ident)
@@ -223,21 +224,17 @@ def mermaid_lines(document: Mapping[str, Any]) -> list[str]:
         source = str(destination.get("sourceId"))
         if source not in sources:
             sources[source] = f"src{len(sources)}"
-            drawing.node(
-                sources[source], ["Segment source", drawing.text(source)], shape="db"
-            )
+            drawing.node(sources[source], ["Segment source", drawing.text(source)], shape="db")
         dest_id = f"dst{d_index}"
         destination_ids[str(destination["name"])] = dest_id
         resource = str(destination.get("resource") or f"{destination['name']}-destination")
-        marker, css = _marker(
-            changes.action(resource), changes.changed_keys(resource), drawing
-        )
+        marker, css = _marker(changes.action(resource), changes.changed_keys(resource), drawing)
         state = "enabled" if destination.get("enabled") else "disabled"
         drawing.node(
             dest_id,
             [
                 "Webhooks (Actions) destination",
-                f"{drawing.text(destination['name'])}: {drawing.text(destination.get('displayName'))}",
+                drawing.text(f"{destination['name']}: {destination.get('displayName')}"),
                 state,
                 *marker,
             ],
