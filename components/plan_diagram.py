@@ -11,7 +11,6 @@ escaping does not protect it. Node ids are generated, never taken from user text
 
 from __future__ import annotations
 
-import string
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
