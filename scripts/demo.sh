@@ -17,7 +17,7 @@ cd "$ROOT"
 INSTALLER_URL="${PULUMI_INSTALLER_URL:-https://get.pulumi.com}"
 
 if [ "${DEMO_SKIP_SETUP:-}" != 1 ]; then
-    step "make setup"
+    step "make setup (venv/ and the test packages; a few minutes the first time)"
     make setup
 fi
 
@@ -54,6 +54,8 @@ trap 'status=$?; if [ "$status" -ne 0 ] && [ "$started_here" = 1 ]; then stop_sa
 step "pulumi up --stack $STACK (state in .pulumi/, backend $PULUMI_BACKEND_URL)"
 mkdir -p "$ROOT/.pulumi"
 "$PULUMI" stack select --create --secrets-provider passphrase "$STACK" --non-interactive
+echo "Segment (and the sandbox) allow 5 mapping writes a minute and a new mapping costs two, so"
+echo "this first up takes about a minute; pulumi prints each resource as it completes."
 "$PULUMI" up --stack "$STACK" --yes --skip-preview --non-interactive
 
 step "track a test event with analytics-python"
