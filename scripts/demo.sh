@@ -3,7 +3,7 @@
 #
 #   1. make setup (venv and test packages);
 #   2. find the Pulumi CLI, or install the pinned version (.pulumi-version) into .pulumi-cli/;
-#   3. start `python -m sandbox --seed stacks/Pulumi.local.yaml` on 127.0.0.1:8787;
+#   3. start `venv/bin/python -m sandbox --seed stacks/Pulumi.local.yaml` on 127.0.0.1:8787;
 #   4. pulumi up --stack local against a project-local file backend (.pulumi/);
 #   5. track tests/fixtures/events/signed-up.json with analytics-python and print the Pendula
 #      experience it produced.

@@ -184,7 +184,7 @@ def report(adoption: Adoption, stack: str, stack_path: Path, import_path: Path) 
 
 def _command_line(args: argparse.Namespace, adoption: Adoption) -> str:
     """The command that wrote the stack file (for its header), without any credential."""
-    parts: list[Any] = ["python -m components adopt", "--stack", args.stack]
+    parts: list[Any] = ["venv/bin/python -m components adopt", "--stack", args.stack]
     parts += ["--source", args.source]
     if args.destination:
         parts += ["--destination", args.destination]
