@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import fnmatch
 import json
+import os
 import re
 import runpy
+import shutil
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -38,6 +42,7 @@ from components.pendula import flow_token
 from components.test_event import TOKEN_ENV
 from components.trigger import PendulaFlowArgs, PendulaTrigger, PendulaTriggerArgs
 from policy.rules import RESOURCE_RULES, STACK_RULES
+from sandbox.seed import seed_database
 from sandbox.server import SandboxServer
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -595,3 +600,105 @@ def test_the_readmes_figures_are_the_ones_make_bench_printed() -> None:
     assert block == recorded
     assert recorded.startswith("machine: ") and " cores" in recorded.splitlines()[0]
     assert recorded.splitlines()[-1].startswith(("PASS: ", "MISS: "))
+
+
+# --- every command in the README and docs/ runs as written -------------------------------------
+
+
+def documented_shell_lines() -> list[tuple[str, str]]:
+    """(document, command) for every command line of a ```bash block, comments removed."""
+    lines = []
+    for path, text in GUIDES.items():
+        for block in re.findall(r"```bash\n(.*?)```", text, re.DOTALL):
+            for raw in block.splitlines():
+                line = re.sub(r"\s+#.*$", "", raw).strip()
+                if line and not line.startswith("#"):
+                    lines.append((path.name, line))
+    return lines
+
+
+RUN_OFFLINE = re.compile(
+    r"^venv/bin/python -m components (?:plan|check)\b"
+    r"|^venv/bin/python -m components send-test-event .*--dry-run\b"
+)
+"""Offline commands: run as written in a scratch copy of the project (git history included)."""
+RUN_AGAINST_THE_SANDBOX = re.compile(r"^venv/bin/python -m components send-test-event --flow \S+$")
+"""The local stack's commands: run as written, the local stack pointing at a test sandbox."""
+RUN_IN_PLACE = re.compile(r"^venv/bin/python -m pytest tests/\S+\.py$")
+NOT_RUN = {
+    r"^make (?:demo|test|lint|setup)$": "a make target (checked to exist; CI runs make test)",
+    r"^pulumi ": "needs the Pulumi CLI, its plugins and credentials",
+    r"^export PUBLIC_API_TOKEN=": "sets a credential",
+    r"^venv/bin/python -m components adopt ": "needs a Segment workspace (test_adopt.py runs it)",
+    r"^PENDULA_TOKEN=(?:'[^']*'|\S+) venv/bin/python -m components send-test-event --stack (?!local)": (
+        "sends to a real Pendula flow"
+    ),
+    r"^venv/bin/python -m sandbox ": "a server; the sandbox fixture runs it on a free port",
+    r"^pip install ": "installs the package in another repository",
+    r"^python3 -m venv policy/venv$": "creates the policy pack's environment",
+    r"^policy/venv/bin/pip install ": "installs packages from the package index",
+}
+
+
+def how_checked(line: str) -> str:
+    rules = {
+        "offline": bool(RUN_OFFLINE.search(line)),
+        "sandbox": bool(RUN_AGAINST_THE_SANDBOX.search(line)),
+        "in place": bool(RUN_IN_PLACE.search(line)),
+        **{reason: bool(re.search(rule, line)) for rule, reason in NOT_RUN.items()},
+    }
+    matched = [name for name, hit in rules.items() if hit]
+    assert len(matched) == 1, f"{line!r} matches {matched or 'no rule'}: classify it here"
+    return matched[0]
+
+
+def test_every_documented_command_is_run_or_says_why_not() -> None:
+    lines = documented_shell_lines()
+    assert len(lines) > 40
+    kinds = {how_checked(line) for _, line in lines}
+    assert {"offline", "sandbox", "in place"} <= kinds
+
+
+def scratch_project(tmp_path: Path, sandbox_port: int) -> Path:
+    """A copy of what the commands read, as a git repository whose origin/main is HEAD."""
+    root = tmp_path / "project"
+    root.mkdir()
+    shutil.copy(ROOT / "Pulumi.yaml", root / "Pulumi.yaml")
+    shutil.copytree(ROOT / "stacks", root / "stacks")
+    shutil.copytree(ROOT / "tests" / "fixtures" / "events", root / "tests" / "fixtures" / "events")
+    local = root / "stacks" / "Pulumi.local.yaml"
+    local.write_text(local.read_text().replace("127.0.0.1:8787", f"127.0.0.1:{sandbox_port}"))
+    (root / "venv").symlink_to(Path(sys.prefix))  # the venv the tests run in
+    for args in (
+        ["init", "-q"],
+        ["add", "-A"],
+        ["-c", "user.email=docs@test", "-c", "user.name=docs", "commit", "-qm", "docs"],
+        ["update-ref", "refs/remotes/origin/main", "HEAD"],
+    ):
+        subprocess.run(["git", *args], cwd=root, check=True, capture_output=True)
+    return root
+
+
+def test_documented_commands_run_as_written(tmp_path: Path, sandbox: SandboxServer) -> None:
+    root = scratch_project(tmp_path, sandbox.port)
+    seed_database(sandbox.settings.db_path, root / "stacks" / "Pulumi.local.yaml")
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    env.pop(TOKEN_ENV, None)
+    ran = 0
+    for line in sorted({line for _, line in documented_shell_lines()}):
+        kind = how_checked(line)
+        if kind not in ("offline", "sandbox", "in place"):
+            continue
+        done = subprocess.run(
+            ["bash", "-c", line],
+            cwd=ROOT if kind == "in place" else root,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+        )
+        assert done.returncode == 0, f"{line}\n{done.stdout[-2000:]}\n{done.stderr[-2000:]}"
+        assert done.stdout and "Traceback" not in done.stderr, line
+        ran += 1
+    assert ran >= 6
