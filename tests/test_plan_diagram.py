@@ -236,3 +236,10 @@ def test_every_user_string_is_escaped(tmp_path: Path) -> None:
     assert shown["dst0m0"]["lines"][1] == (
         f'when event is "{HOSTILE[1]}" and property a`b is "#35;"'
     )
+
+
+def test_the_docs_show_the_diagram_the_dev_stack_prints() -> None:
+    root = Path(__file__).resolve().parent.parent
+    printed = diagram_of(plan_markdown(root, "dev"))
+    docs = (root / "docs" / "review.md").read_text(encoding="utf-8")
+    assert f"```mermaid\n{printed}\n```\n" in docs
