@@ -1,4 +1,13 @@
-"""Benchmark: a compiled 3-condition trigger on 100,000 events vs Segment's validate in Node."""
+"""Benchmark: a compiled 3-condition trigger on 100,000 events vs Segment's validate in Node.
+
+Target: the Python evaluator (used by the sandbox's delivery worker, send-test-event and the
+fidelity tests) evaluates at least 250,000 events/s with all three conditions evaluated, so
+it is never what limits a delivery (each delivery is an HTTP POST, thousands of times slower).
+Node's speed and the ratio are shown for context: Segment's validate is the reference for
+verdicts, not a bar for speed.
+
+    venv/bin/python bench/bench_conditions.py
+"""
 
 from __future__ import annotations
 
@@ -13,11 +22,13 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.targets import Figure, Target, exit_code, measure  # noqa: E402
 from components.conditions import compile_trigger, parse_fql  # noqa: E402
 
 TRIGGER = 'type = "track" and match(userId, "SA*") and properties.price >= 100'
 EVENTS = 100_000
 ROUNDS = 5
+TARGET_EVENTS_PER_SECOND = Target(250_000, higher_is_better=True)
 
 
 def make_events(count: int, *, all_evaluated: bool) -> list[dict[str, Any]]:
@@ -66,19 +77,37 @@ def bench_node(ast: dict[str, Any], events: list[dict[str, Any]]) -> tuple[float
     return len(events) / best, matched
 
 
-def main() -> None:
+def figures() -> list[Figure]:
     ast = parse_fql(TRIGGER)
     print(f"trigger: {TRIGGER}; {EVENTS:,} events; best of {ROUNDS} rounds")
+    results: list[Figure] = []
     for label, all_evaluated in (("mixed events", False), ("all 3 conditions evaluated", True)):
         events = make_events(EVENTS, all_evaluated=all_evaluated)
         ours, ours_matched = bench_python(ast, events)
         node, node_matched = bench_node(ast, events)
         assert ours_matched == node_matched, (ours_matched, node_matched)
-        print(f"{label} (matched {ours_matched:,}):")
-        print(f"  python compile_trigger: {ours:>12,.0f} events/s")
-        print(f"  node   validate:        {node:>12,.0f} events/s")
-        print(f"  ratio python/node:      {ours / node:.2f}")
+        target = TARGET_EVENTS_PER_SECOND if all_evaluated else None
+        python = measure(
+            f"python compile_trigger, {label}",
+            "events/s",
+            target,
+            lambda events=events: bench_python(ast, events)[0],
+            first=ours,
+        )
+        results += [
+            python,
+            measure(f"node validate, {label}", "events/s", None, lambda node=node: node),
+            measure(f"python/node speed, {label}", "×", None, lambda r=python.values[-1] / node: r),
+        ]
+    return results
+
+
+def main() -> int:
+    results = figures()
+    for figure in results:
+        print(figure.line())
+    return exit_code(results)
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -16,7 +16,7 @@ import binascii
 import json
 import re
 import unicodedata
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
@@ -123,12 +123,28 @@ class Adoption:
 # --- reading Segment ----------------------------------------------------------------------
 
 
-def read_setup(api: SegmentApi, source_id: str, destination_id: str | None = None) -> Adoption:
+def _quiet(_: str) -> None:
+    """The default progress reporter: say nothing."""
+
+
+PROGRESS_EVERY = 100
+"""Report progress every this many mappings read (Segment pages hold up to 200)."""
+
+
+def read_setup(
+    api: SegmentApi,
+    source_id: str,
+    destination_id: str | None = None,
+    *,
+    progress: Callable[[str], None] = _quiet,
+) -> Adoption:
     """Read a source's Webhooks (Actions) destinations (or the one given) and their mappings.
 
     Raises ``AdoptError`` when there is nothing to adopt and ``SegmentApiError`` when a call
-    fails (401/403 for a token without permission).
+    fails (401/403 for a token without permission). ``progress`` hears what is being read, so
+    a workspace with many mappings does not look stuck.
     """
+    progress(f"reading source {source_id} from {api.base_url}")
     api.get_source(source_id)  # a clear 404 for a wrong source before anything else
     host = (urlsplit(api.base_url).hostname or "").lower()
     adoption = Adoption(api.base_url, source_id, sandbox=host in LOOPBACK_HOSTS)
@@ -158,7 +174,9 @@ def read_setup(api: SegmentApi, source_id: str, destination_id: str | None = Non
     destination_names: set[str] = set()
     flow_names: set[str] = set()
     for destination in candidates:
-        _adopt_destination(api, destination, adoption, destination_names, flow_names)
+        _adopt_destination(
+            api, destination, adoption, destination_names, flow_names, progress=progress
+        )
     if not adoption.destinations:
         details = "".join(
             f"\n  {skipped.what}: {'; '.join(skipped.reasons)}" for skipped in adoption.skipped
@@ -173,18 +191,26 @@ def _adopt_destination(
     adoption: Adoption,
     destination_names: set[str],
     flow_names: set[str],
+    *,
+    progress: Callable[[str], None] = _quiet,
 ) -> None:
     destination_id = str(destination.get("id", ""))
     display_name = destination.get("name") if isinstance(destination.get("name"), str) else None
     label = f"destination {destination_id}" + (f" ({display_name!r})" if display_name else "")
     name = unique_slug(display_name or "webhooks", "destination", destination_names)
     flows: list[AdoptedFlow] = []
+    progress(f"reading the mappings of {label}")
+    read = 0
     for subscription in api.subscriptions(destination_id):
+        read += 1
+        if read % PROGRESS_EVERY == 0:
+            progress(f"  {read} mappings read so far")
         flow, reasons = _adopt_subscription(subscription, adoption, flow_names, name)
         if flow is None:
             adoption.skipped.append(Skipped(_mapping_label(subscription), tuple(reasons)))
         else:
             flows.append(flow)
+    progress(f"  {read} mapping(s) read")
     if not flows:
         reason = "none of its mappings can be represented" if adoption.skipped else "no mappings"
         adoption.skipped.append(Skipped(label, (reason,)))

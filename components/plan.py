@@ -41,6 +41,7 @@ from components.offline import (
     unwrap,
 )
 from components.pendula.flow_token import REPLACING_FIELDS as TOKEN_REPLACING_FIELDS
+from components.plan_diagram import mermaid_block
 from components.trigger import subscription_settings
 from policy.rules import UNKNOWN, PolicyConfig, StackResource, check_resource, check_stack
 
@@ -867,6 +868,8 @@ def render_markdown(document: Mapping[str, Any]) -> str:
         for v in document["violations"]:
             message = v["message"].replace("|", "\\|")
             lines.append(f"| `{v['policy']}` | `{v['resource']}` | {message} |")
+    diagram = mermaid_block(document)  # the picture opens the comment, under its heading
+    lines[1:1] = ["", *diagram] if diagram else []
     return "\n".join(lines) + "\n"
 
 

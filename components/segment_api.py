@@ -16,6 +16,8 @@ from urllib.parse import urlsplit
 
 import requests
 
+from components.unreachable import CONNECT_TIMEOUT_SECONDS, why_unreachable
+
 DEFAULT_URL = "https://api.segmentapis.com"
 """The Terraform provider's default when neither ``url`` nor ``PUBLIC_API_URL`` is set."""
 
@@ -142,9 +144,24 @@ class SegmentApi:
                     self.base_url + path,
                     params=dict(params or {}),
                     headers=headers,
-                    timeout=self.timeout_seconds,
+                    timeout=(
+                        min(CONNECT_TIMEOUT_SECONDS, self.timeout_seconds),
+                        self.timeout_seconds,
+                    ),
                 )
             except requests.RequestException as exc:
+                unreachable = why_unreachable(exc, urlsplit(self.base_url).netloc)
+                if unreachable is not None:
+                    # Nothing answers there (no DNS, refused, no route): retrying for a minute
+                    # would only delay the same answer. Say where we tried and what to check.
+                    raise SegmentApiError(
+                        "GET",
+                        path,
+                        None,
+                        f"could not reach {self.base_url}{path}: {unreachable}. Check the "
+                        "network (or proxy) and the API URL (--segment-url or PUBLIC_API_URL: "
+                        f"{DEFAULT_URL} for US workspaces, {EU_URL} for EU)",
+                    ) from None
                 # requests' messages carry the URL but never the headers, so no token.
                 if attempt == self.max_attempts:
                     raise SegmentApiError(

@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import requests
 
@@ -28,6 +29,7 @@ from components.config import SECRET_PLACEHOLDER, Flow, TokenMode
 from components.mapping import render
 from components.pendula.flow_token import authorization_header, fingerprint
 from components.trigger import CUSTOM_CONTEXT_HEADER
+from components.unreachable import CONNECT_TIMEOUT_SECONDS, why_unreachable
 
 TOKEN_ENV = "PENDULA_TOKEN"
 """Environment variable that supplies the flow's Pendula API token (never a CLI argument)."""
@@ -38,6 +40,14 @@ RESPONSE_EXCERPT_CHARS = 2000
 
 class SendTestEventError(ValueError):
     """The test event cannot be checked or sent; the message never contains a secret."""
+
+
+class PendulaUnreachableError(SendTestEventError):
+    """Nothing answered at the flow's URL (so nothing was sent); ``url`` is where we tried."""
+
+    def __init__(self, url: str, reason: str) -> None:
+        super().__init__(f"POST {url}: nothing was sent, {reason}")
+        self.url = url
 
 
 # --- the event -------------------------------------------------------------------------------
@@ -406,9 +416,15 @@ def send(
     secrets = [v for k, v in headers.items() if k.lower() == "authorization"]
     try:
         response = post(
-            url, data=body_text(body).encode("utf-8"), headers=dict(headers), timeout=timeout
+            url,
+            data=body_text(body).encode("utf-8"),
+            headers=dict(headers),
+            timeout=(min(CONNECT_TIMEOUT_SECONDS, timeout), timeout),
         )
     except requests.RequestException as exc:
+        reason = why_unreachable(exc, urlsplit(url).netloc)
+        if reason is not None:
+            raise PendulaUnreachableError(url, reason) from None
         raise SendTestEventError(
             f"POST {url} failed: {scrub(type(exc).__name__ + ': ' + str(exc), secrets)}"
         ) from None

@@ -4,7 +4,7 @@
 #   1. make setup (venv and test packages);
 #   2. find the Pulumi CLI (PATH, then .toolchain/bin from `make toolchain`, else install the
 #      pinned version (.pulumi-version) into .pulumi-cli/) and its Python language host;
-#   3. start `python -m sandbox --seed stacks/Pulumi.local.yaml` on 127.0.0.1:8787;
+#   3. start `venv/bin/python -m sandbox --seed stacks/Pulumi.local.yaml` on 127.0.0.1:8787;
 #   4. pulumi up --stack local against a project-local file backend (.pulumi/);
 #   5. track tests/fixtures/events/signed-up.json with analytics-python and print the Pendula
 #      experience it produced.
@@ -18,7 +18,7 @@ cd "$ROOT"
 INSTALLER_URL="${PULUMI_INSTALLER_URL:-https://get.pulumi.com}"
 
 if [ "${DEMO_SKIP_SETUP:-}" != 1 ]; then
-    step "make setup"
+    step "make setup (venv/ and the test packages; a few minutes the first time)"
     make setup
 fi
 
@@ -67,6 +67,8 @@ trap 'status=$?; if [ "$status" -ne 0 ] && [ "$started_here" = 1 ]; then stop_sa
 step "pulumi up --stack $STACK (state in .pulumi/, backend $PULUMI_BACKEND_URL)"
 mkdir -p "$ROOT/.pulumi"
 "$PULUMI" stack select --create --secrets-provider passphrase "$STACK" --non-interactive
+echo "Segment (and the sandbox) allow 5 mapping writes a minute and a new mapping costs two, so"
+echo "this first up takes about a minute; pulumi prints each resource as it completes."
 "$PULUMI" up --stack "$STACK" --yes --skip-preview --non-interactive
 
 step "track a test event with analytics-python"

@@ -22,7 +22,10 @@ export PULUMI_BACKEND_URL="file://$ROOT/.pulumi"
 export PULUMI_CONFIG_PASSPHRASE="segment-pendula-local-sandbox-only"
 export PULUMI_SKIP_UPDATE_CHECK=true
 
-step() { printf '\n==> %s\n' "$*"; }
+DEMO_STARTED=$SECONDS
+# Each step says how long the run has taken so far, so a slow step (the first pip install, a
+# rate-limited pulumi up) reads as moving rather than stuck.
+step() { printf '\n==> %s  (%d s so far)\n' "$*" "$((SECONDS - DEMO_STARTED))"; }
 die() { printf 'error: %s\n' "$*" >&2; exit "${2:-1}"; }
 
 # The pulumi executable to use (PATH first, then the one `make toolchain` built, then the

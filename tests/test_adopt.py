@@ -9,7 +9,11 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import sqlite3
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,6 +39,8 @@ from sandbox.server import SandboxServer
 from sandbox.settings import SandboxSettings
 from tests.sandbox.segment_helpers import TIMEOUT, WEBHOOKS_ACTIONS, SegmentWorkspace
 
+ROOT = Path(__file__).resolve().parent.parent
+
 EU_URL = "https://eu1.api.segmentapis.com"
 HOOK = "https://pendula.app/webhook/inbound/"
 WELCOME_TOKEN = "pdl_welcome_0123456789abcdef"
@@ -45,6 +51,14 @@ LEGACY_TOKEN = "pdl_legacy_0123456789abcdef"
 OTHER_TOKEN = "pdl_unsupported_0123456789"
 TENANT = "tenant-42"
 ALL_PENDULA_TOKENS = (WELCOME_TOKEN, NUDGE_TOKEN, VIP_TOKEN, VIP2_TOKEN, LEGACY_TOKEN, OTHER_TOKEN)
+
+
+def the_error(err: str) -> str:
+    """stderr from the error on: before it come adopt's progress lines."""
+    progress, found, error = err.partition("error: ")
+    assert found, err
+    assert all(line.startswith(("reading ", "  ")) for line in progress.splitlines()), progress
+    return found + error
 
 
 def settings(
@@ -432,7 +446,7 @@ def test_token_without_permission_is_a_clear_error_without_the_token(
 
     assert code == 1
     assert out == ""
-    assert err.startswith(
+    assert the_error(err).startswith(
         f"error: Segment Public API GET /sources/{made.source_id}: 401 The Public API token is "
         "not valid for any workspace.. Check PUBLIC_API_TOKEN"
     )
@@ -454,7 +468,7 @@ def test_source_without_webhooks_actions_destination_exits_non_zero(
     )
 
     assert code == 1
-    assert capsys.readouterr().err == (
+    assert the_error(capsys.readouterr().err) == (
         f"error: source {source_id} has no Webhooks (Actions) destination (catalog id "
         "614a3c7d791c91c41bae7599); connected destinations: none. Create the destination in "
         "Segment first, or declare a new stack by hand\n"
@@ -478,7 +492,7 @@ def test_only_unrepresentable_mappings_is_an_error_listing_why(
     )
 
     assert code == 1
-    assert capsys.readouterr().err == (
+    assert the_error(capsys.readouterr().err) == (
         f"error: source {source_id}: no mapping can be adopted:\n"
         f"  mapping {put['id']} ('P'): method is 'PUT'; Pendula webhook triggers take POST only\n"
         f"  destination {destination_id} ('Hooks'): none of its mappings can be represented\n"
@@ -540,7 +554,7 @@ def test_destination_option_must_be_webhooks_actions_of_the_source(
     )
 
     assert code == 1
-    assert capsys.readouterr().err == (
+    assert the_error(capsys.readouterr().err) == (
         f"error: --destination {other}: belongs to source '{other_source}', not to --source "
         f"{made.source_id}\n"
     )
@@ -596,3 +610,87 @@ def test_other_actions_and_masked_basic_headers(server: SandboxServer, tmp_path:
 )
 def test_unique_slug(text: str, taken: set[str], expected: str) -> None:
     assert unique_slug(text, "flow", taken) == expected
+
+
+# --- no route, and many mappings -----------------------------------------------------------------
+
+
+def test_no_route_to_the_api_fails_within_seconds_saying_what_it_tried(tmp_path: Path) -> None:
+    """A real process, as a user runs it on a machine without a route to Segment."""
+    url = "https://api.segment-pendula.invalid"
+    started = time.monotonic()
+    completed = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "components",
+            "adopt",
+            "--stack",
+            "live",
+            "--source",
+            "src1",
+            "--segment-url",
+            url,
+            "--stacks-dir",
+            str(tmp_path / "stacks"),
+        ],
+        cwd=tmp_path,
+        env={**os.environ, "PUBLIC_API_TOKEN": "sta_never-printed-0123", "PYTHONPATH": str(ROOT)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    elapsed = time.monotonic() - started
+
+    assert completed.returncode == 1
+    assert elapsed < 10, elapsed
+    assert completed.stderr.startswith(
+        f"reading source src1 from {url}\n"
+        f"error: Segment Public API GET /sources/src1: could not reach {url}/sources/src1: the "
+        "host name api.segment-pendula.invalid does not resolve"
+    ), completed.stderr
+    assert "Traceback" not in completed.stderr
+    assert "sta_never-printed-0123" not in completed.stdout + completed.stderr
+    assert not (tmp_path / "stacks").exists()
+
+
+class _ManyMappings:
+    """A workspace API stand-in with one Webhooks (Actions) destination and many mappings."""
+
+    base_url = "https://api.segmentapis.com"
+
+    def __init__(self, count: int) -> None:
+        self.count = count
+
+    def get_source(self, source_id: str) -> dict[str, Any]:
+        return {"id": source_id}
+
+    def connected_destinations(self, source_id: str) -> Iterator[dict[str, Any]]:
+        yield {"id": "dest1", "name": "Hooks", "metadata": {"id": WEBHOOKS_ACTIONS}}
+
+    def subscriptions(self, destination_id: str) -> Iterator[dict[str, Any]]:
+        for index in range(self.count):
+            yield {
+                "id": f"sub{index}",
+                "name": f"Flow {index}",
+                "actionId": "nFPnRozhz1mh4Gbx4MLvT5",
+                "trigger": f'event = "E{index}"',
+                "enabled": False,
+                "settings": settings(index, "Bearer x"),
+            }
+
+
+def test_reading_many_mappings_reports_progress() -> None:
+    heard: list[str] = []
+
+    adoption = read_setup(_ManyMappings(250), "src1", progress=heard.append)  # type: ignore[arg-type]
+
+    assert adoption.flow_count == 250
+    assert heard == [
+        "reading source src1 from https://api.segmentapis.com",
+        "reading the mappings of destination dest1 ('Hooks')",
+        "  100 mappings read so far",
+        "  200 mappings read so far",
+        "  250 mapping(s) read",
+    ]

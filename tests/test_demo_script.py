@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -76,6 +77,8 @@ def test_without_the_cli_and_no_download_the_demo_stops_clearly(tmp_path: Path) 
     )
 
     assert done.returncode == 3, done.stdout + done.stderr
+    # Each step shows the time so far, so a long one reads as moving (issue 13).
+    assert re.search(r"^==> Pulumi CLI  \(\d+ s so far\)$", done.stdout, re.MULTILINE)
     assert f"installing Pulumi {PINNED} into {ROOT / '.pulumi-cli'}" in done.stdout
     assert (
         f"error: the Pulumi CLI is not installed and could not be downloaded from {unreachable}."

@@ -17,8 +17,8 @@ SCHEMA: dict[str, dict[str, Any]] = PULUMI_YAML["config"]
 
 
 def readme_config_table() -> dict[str, dict[str, str]]:
-    """Rows of the README's configuration table, keyed by the config key."""
-    text = (ROOT / "README.md").read_text()
+    """Rows of the configuration table (docs/configuration.md), keyed by the config key."""
+    text = (ROOT / "docs" / "configuration.md").read_text()
     block = text.split("<!-- config-table:start -->")[1].split("<!-- config-table:end -->")[0]
     rows: dict[str, dict[str, str]] = {}
     for line in block.strip().splitlines()[2:]:
@@ -59,7 +59,7 @@ def test_schema_matches_the_config_model() -> None:
             assert (default or None) == (SCHEMA[key]["default"] or None), key
 
 
-def test_readme_table_matches_pulumi_yaml() -> None:
+def test_config_table_matches_pulumi_yaml() -> None:
     table = readme_config_table()
     assert set(table) == set(SCHEMA)
     for key, spec in SCHEMA.items():

@@ -349,7 +349,7 @@ def test_send_failure_to_connect_names_no_credential() -> None:
     url = f"http://127.0.0.1:{free_port()}/webhook/inbound/{FLOW_ID}"
     with pytest.raises(ValueError) as raised:
         send(url, {}, {"Authorization": f"Bearer {SECRET}"}, timeout=2)
-    assert str(raised.value).startswith(f"POST {url} failed: ConnectionError: ")
+    assert str(raised.value).startswith(f"POST {url}: nothing was sent, connection refused")
     assert SECRET not in str(raised.value) + repr(raised.value)
     assert raised.value.__cause__ is None
 
@@ -428,8 +428,9 @@ def test_segment_api_timeouts_and_logs_name_no_token(caplog: pytest.LogCaptureFi
     )
     with pytest.raises(SegmentApiError) as raised:
         api.get_source("src1")
-    assert str(raised.value) == (
-        f"Segment Public API GET /sources/src1: no answer from {api.base_url}: ConnectionError"
+    assert str(raised.value).startswith(
+        f"Segment Public API GET /sources/src1: could not reach {api.base_url}/sources/src1: "
+        "connection refused"
     )
     assert "Starting new HTTP connection" in caplog.text
     assert "sta_AUDIT_SECRET_0123456789" not in caplog.text + repr(api) + repr(raised.value)

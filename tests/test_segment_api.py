@@ -10,7 +10,7 @@ import pytest
 import requests
 
 from components.segment_api import SegmentApi, SegmentApiError
-from sandbox.server import SandboxServer
+from sandbox.server import SandboxServer, free_port
 from sandbox.settings import SandboxSettings
 from tests.sandbox.segment_helpers import TIMEOUT, SegmentWorkspace
 
@@ -234,3 +234,40 @@ def test_constructor_checks_and_repr_hides_the_token() -> None:
         SegmentApi("t", page_size=0)
     with pytest.raises(ValueError, match=r"^id: '\.\./x' is not a Segment id"):
         api.get_source("../x")
+
+
+def test_an_api_nothing_answers_at_fails_at_once_saying_where_it_tried() -> None:
+    """No retries: refused or unresolvable stays so for the next minute; a user wants to know."""
+    port = free_port()
+    for url, reason in (
+        (f"http://127.0.0.1:{port}", f"connection refused: nothing listens at 127.0.0.1:{port}"),
+        (
+            "https://api.segment-pendula.invalid",
+            "the host name api.segment-pendula.invalid does not resolve",
+        ),
+    ):
+        sleeps: list[float] = []
+        api = SegmentApi("sta_token-never-shown", url, sleep=sleeps.append)
+        with pytest.raises(SegmentApiError) as caught:
+            api.get_source("abc")
+        assert sleeps == []
+        message = str(caught.value)
+        assert message.startswith(
+            f"Segment Public API GET /sources/abc: could not reach {url}/sources/abc: {reason}"
+        ), message
+        assert "--segment-url or PUBLIC_API_URL" in message
+        assert "sta_token-never-shown" not in message
+
+
+def test_the_connect_timeout_is_short_and_the_read_timeout_is_not() -> None:
+    seen: list[Any] = []
+
+    class Session(requests.Session):
+        def get(self, *args: Any, **kwargs: Any) -> requests.Response:  # type: ignore[override]
+            seen.append(kwargs["timeout"])
+            raise requests.ConnectTimeout("timed out")
+
+    api = SegmentApi("t", "https://api.segmentapis.com", session=Session(), sleep=seen.append)
+    with pytest.raises(SegmentApiError, match="did not accept a connection within 5 s"):
+        api.get_source("abc")
+    assert seen == [(5.0, 30.0)]  # one attempt, no sleep

@@ -5,7 +5,11 @@ from __future__ import annotations
 import base64
 import io
 import json
+import os
 import stat
+import subprocess
+import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -14,12 +18,19 @@ import pytest
 import requests
 import yaml
 
+import sandbox.__main__ as sandbox_cli
 from components.__main__ import main
+from components.commands.send_test_event import SANDBOX_PORT
 from components.conditions import explain
 from components.config import load_stack_file
 from components.mapping import render
 from components.pendula.flow_token import fingerprint
-from components.test_event import customer_data_findings, is_fictional_phone
+from components.test_event import (
+    PendulaUnreachableError,
+    customer_data_findings,
+    is_fictional_phone,
+    send,
+)
 from sandbox.seed import seed_database
 from sandbox.server import SandboxServer, free_port
 
@@ -537,3 +548,87 @@ def test_event_file_errors_name_the_file(run: Run, tmp_path: Path) -> None:
 def test_unknown_stack_is_a_clear_error(run: Run, tmp_path: Path) -> None:
     code, _, err = run(tmp_path, "--stack", "qa", "--flow", "welcome")
     assert (code, err) == (1, f"error: --stack: '{tmp_path / 'Pulumi.qa.yaml'}' does not exist\n")
+
+
+# --- when nothing answers ------------------------------------------------------------------------
+
+
+def test_a_sandbox_that_is_not_running_is_named_with_the_command_that_starts_it(
+    tmp_path: Path,
+) -> None:
+    """A real process, as a user runs it: exit 1 within seconds, the URL, the command, no trace."""
+    port = free_port()  # nothing listens here: the sandbox "is not running"
+    stacks = write_stack(tmp_path, port)
+    event = EVENTS / "identify-free-plan.json"
+    argv = ["--flow", "upgrade-nudge", "--event", str(event), "--stacks-dir", str(stacks)]
+    started = time.monotonic()
+    completed = subprocess.run(
+        [sys.executable, "-m", "components", "send-test-event", *argv],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "PATH": "/nonexistent", "PENDULA_TOKEN": ""},
+        check=False,
+    )
+    elapsed = time.monotonic() - started
+
+    assert completed.returncode == 1, completed.stderr
+    assert elapsed < 10, elapsed
+    url = f"http://127.0.0.1:{port}/webhook/inbound/{NUDGE_FLOW}"
+    assert completed.stderr == (
+        f"error: POST {url}: nothing was sent, connection refused: nothing listens at "
+        f"127.0.0.1:{port}\n"
+        f"hint: {stacks}/Pulumi.local.yaml is a sandbox stack; its flows POST to the local "
+        "sandbox, which is not running. Start it in another terminal:\n"
+        f"  venv/bin/python -m sandbox --seed {stacks}/Pulumi.local.yaml --port {port}\n"
+        "or run `make demo`, which starts it and leaves it running.\n"
+    )
+    assert NUDGE_TOKEN not in completed.stdout + completed.stderr
+
+
+def test_the_sandbox_hint_names_no_port_for_the_default_one(run: Run, tmp_path: Path) -> None:
+    stacks = write_stack(tmp_path, SANDBOX_PORT)
+    if requests_answer(f"http://127.0.0.1:{SANDBOX_PORT}/"):
+        pytest.skip(f"something listens on 127.0.0.1:{SANDBOX_PORT} (a running demo?)")
+
+    code, _, err = run(
+        stacks, "--flow", "upgrade-nudge", "--event", str(EVENTS / "identify-free-plan.json")
+    )
+
+    assert code == 1
+    assert f"  venv/bin/python -m sandbox --seed {stacks}/Pulumi.local.yaml\n" in err
+
+
+def test_the_sandbox_port_is_the_sandboxs_default(monkeypatch: pytest.MonkeyPatch) -> None:
+    ports: list[int] = []
+    monkeypatch.setattr(sandbox_cli, "create_app", lambda settings: object())
+    monkeypatch.setattr(sandbox_cli.uvicorn, "run", lambda app, **kw: ports.append(kw["port"]))
+    sandbox_cli.main([])
+    assert ports == [SANDBOX_PORT]
+
+
+def test_an_unreachable_real_flow_url_says_what_to_check(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    def refuse(*_: Any, **kwargs: Any) -> requests.Response:
+        connect, read = kwargs["timeout"]
+        assert connect <= 5 < read  # a dead route fails fast; a slow flow may still answer
+        raise requests.ConnectTimeout("connect timed out")
+
+    with pytest.raises(PendulaUnreachableError) as caught:
+        send(
+            "https://pendula.app/webhook/inbound/x", {}, {"Authorization": "Bearer t"}, post=refuse
+        )
+    assert str(caught.value) == (
+        "POST https://pendula.app/webhook/inbound/x: nothing was sent, pendula.app did not "
+        "accept a connection within 5 s"
+    )
+
+
+def requests_answer(url: str) -> bool:
+    try:
+        requests.get(url, timeout=1)
+    except requests.RequestException:
+        return False
+    return True

@@ -12,6 +12,7 @@ import os
 import re
 import shlex
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -105,7 +106,7 @@ def run(args: argparse.Namespace, *, api: SegmentApi | None = None) -> int:
             print(f"error: --segment-url: {exc}", file=err)
             return EXIT_USAGE
     try:
-        adoption = read_setup(api, args.source, args.destination)
+        adoption = read_setup(api, args.source, args.destination, progress=_progress(err))
     except (AdoptError, SegmentApiError, ValueError) as exc:
         print(f"error: {exc}", file=err)
         return EXIT_FAILED
@@ -117,6 +118,15 @@ def run(args: argparse.Namespace, *, api: SegmentApi | None = None) -> int:
     import_path.write_text(json.dumps(import_document(adoption), indent=2) + "\n", encoding="utf-8")
     out.write(report(adoption, stack, stack_path, import_path))
     return EXIT_OK
+
+
+def _progress(err: TextIO) -> Callable[[str], None]:
+    """Progress lines on stderr (stdout keeps the report), flushed so they show at once."""
+
+    def say(message: str) -> None:
+        print(message, file=err, flush=True)
+
+    return say
 
 
 def report(adoption: Adoption, stack: str, stack_path: Path, import_path: Path) -> str:
@@ -174,7 +184,7 @@ def report(adoption: Adoption, stack: str, stack_path: Path, import_path: Path) 
 
 def _command_line(args: argparse.Namespace, adoption: Adoption) -> str:
     """The command that wrote the stack file (for its header), without any credential."""
-    parts: list[Any] = ["python -m components adopt", "--stack", args.stack]
+    parts: list[Any] = ["venv/bin/python -m components adopt", "--stack", args.stack]
     parts += ["--source", args.source]
     if args.destination:
         parts += ["--destination", args.destination]

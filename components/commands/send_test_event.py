@@ -7,12 +7,14 @@ import json
 import sys
 from pathlib import Path
 from typing import TextIO
+from urllib.parse import urlsplit
 
 from components.config import ConfigError, Destination, Flow, StackConfig, load_stack_file
 from components.mapping import MappingError
 from components.test_event import (
     TOKEN_ENV,
     MatchReport,
+    PendulaUnreachableError,
     SendTestEventError,
     TokenSource,
     customer_data_findings,
@@ -30,6 +32,9 @@ EXIT_OK = 0
 EXIT_ERROR = 1
 EXIT_REFUSED = 3
 EXIT_REJECTED = 4
+
+SANDBOX_PORT = 8787
+"""``python -m sandbox``'s default port (the local stack's URLs name it)."""
 
 EPILOG = f"""\
 The flow's token is never an argument and never printed. It comes from ${TOKEN_ENV}; else, in
@@ -177,7 +182,12 @@ def _run(args: argparse.Namespace, out: TextIO) -> int:
     if config.production:
         _confirm_production(args, flow)
     assert authorization is not None
-    response = send(flow.url, body, request_headers(flow, authorization))
+    try:
+        response = send(flow.url, body, request_headers(flow, authorization))
+    except PendulaUnreachableError as exc:
+        raise SendTestEventError(
+            f"{exc}\n{_unreachable_hint(config, stack_path, exc.url)}"
+        ) from None
     print(f"Pendula answered {response.status}: {response.text}", file=out)
     if not response.ok:
         print(_hint(response.status), file=sys.stderr)
@@ -223,6 +233,23 @@ def _confirm_production(args: argparse.Namespace, flow: Flow) -> None:
     )
     if stdin.readline().strip() != flow.name:
         raise _RefusedError("not confirmed; nothing was sent")
+
+
+def _unreachable_hint(config: StackConfig, stack_path: Path, url: str) -> str:
+    """What to do when nothing answers at the flow's URL: for the sandbox, how to start it."""
+    if not config.sandbox:
+        return (
+            f"hint: check the flow's url in {stack_path} (Pendula's webhook trigger URL) and "
+            "this machine's network or proxy"
+        )
+    port = urlsplit(url).port
+    flag = f" --port {port}" if port is not None and port != SANDBOX_PORT else ""
+    return (
+        f"hint: {stack_path} is a sandbox stack; its flows POST to the local sandbox, which is "
+        "not running. Start it in another terminal:\n"
+        f"  venv/bin/python -m sandbox --seed {stack_path}{flag}\n"
+        "or run `make demo`, which starts it and leaves it running."
+    )
 
 
 def _hint(status: int) -> str:

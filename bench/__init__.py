@@ -1,0 +1,1 @@
+"""Benchmarks (`make bench`) and load scripts; run from the project root."""
