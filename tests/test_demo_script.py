@@ -17,6 +17,7 @@ from sandbox.seed import seed_database
 from sandbox.server import SandboxServer, free_port
 from sandbox.settings import SandboxSettings
 from tests.engine.project import toolchain_problem
+from tests.prerequisites import require
 from tests.test_journey import Journey
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -95,11 +96,7 @@ def test_without_the_cli_and_no_download_the_demo_stops_clearly(tmp_path: Path) 
 def test_with_the_built_cli_but_no_language_host_the_demo_stops_clearly(tmp_path: Path) -> None:
     """The CLI `make toolchain` builds cannot run __main__.py without pulumi-language-python
     (not served by the Go module proxy here): the demo says so and starts nothing."""
-    problem = toolchain_problem()
-    if problem is not None:
-        if os.environ.get("CI") == "true":
-            pytest.fail(problem)
-        pytest.skip(problem)
+    require("the Pulumi CLI from make toolchain", toolchain_problem())
     before = sandbox_processes()
     env = {
         "PATH": path_without_pulumi(tmp_path),

@@ -3,16 +3,15 @@ is project-local and the CLI it selects is the pinned one."""
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 import subprocess
 from pathlib import Path
 
-import pytest
 import yaml
 
 from tests.engine.project import PULUMI, toolchain_problem
+from tests.prerequisites import require
 
 ROOT = Path(__file__).resolve().parent.parent
 PINNED = (ROOT / ".pulumi-version").read_text().strip()
@@ -20,12 +19,7 @@ GO_MOD = ROOT / "toolchain" / "pulumi" / "go.mod"
 
 
 def require_toolchain() -> None:
-    problem = toolchain_problem()
-    if problem is None:
-        return
-    if os.environ.get("CI") == "true":
-        pytest.fail(problem)
-    pytest.skip(problem)
+    require("the Pulumi CLI from make toolchain", toolchain_problem())
 
 
 def go_mod_version(module: str) -> str:

@@ -6,7 +6,6 @@ can never pass without the engine having run.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -19,19 +18,15 @@ from sandbox.seed import seed_database
 from sandbox.server import SandboxServer
 from sandbox.settings import SandboxSettings
 from tests.engine.project import ROOT, EngineProject, toolchain_problem
+from tests.prerequisites import require
 
 LOCAL_STACK = ROOT / "stacks" / "Pulumi.local.yaml"
 WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture
 def engine_ready() -> None:
-    problem = toolchain_problem()
-    if problem is None:
-        return
-    if os.environ.get("CI") == "true":
-        pytest.fail(f"the real-engine tests cannot run: {problem}")
-    pytest.skip(f"real engine not available: {problem}")
+    require("the real Pulumi engine", toolchain_problem())
 
 
 class Sandbox:

@@ -11,6 +11,8 @@ from typing import Any
 
 import pytest
 
+from tests.prerequisites import node_packages_problem, require
+
 NODE_DIR = Path(__file__).resolve().parent
 CHECKER = NODE_DIR / "mermaid_check.mjs"
 PACKAGES = ("mermaid", "jsdom")
@@ -18,16 +20,7 @@ PACKAGES = ("mermaid", "jsdom")
 
 def require_mermaid() -> None:
     """Skip (or, when CI is set, fail) unless node and the pinned npm packages are installed."""
-    missing = [name for name in PACKAGES if not (NODE_DIR / "node_modules" / name).is_dir()]
-    reason = ""
-    if shutil.which("node") is None:
-        reason = "node is not on PATH"
-    elif missing:
-        reason = f"{', '.join(missing)} not installed; run: npm ci --prefix tests/node"
-    if reason:
-        if os.environ.get("CI"):
-            pytest.fail(f"Mermaid parser unavailable in CI: {reason}")
-        pytest.skip(f"Mermaid parser unavailable: {reason}")
+    require("Mermaid parser", node_packages_problem(NODE_DIR, PACKAGES))
 
 
 def parse_diagrams(sources: list[str]) -> list[dict[str, Any]]:

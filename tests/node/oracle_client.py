@@ -12,6 +12,8 @@ from typing import Any
 
 import pytest
 
+from tests.prerequisites import node_packages_problem, require
+
 NODE_DIR = Path(__file__).resolve().parent
 ORACLE = NODE_DIR / "oracle.js"
 PACKAGES = ("@segment/destination-subscriptions", "@segment/actions-core")
@@ -19,16 +21,7 @@ PACKAGES = ("@segment/destination-subscriptions", "@segment/actions-core")
 
 def require_oracle() -> None:
     """Skip (or, when CI is set, fail) unless node and the pinned npm packages are installed."""
-    missing = [name for name in PACKAGES if not (NODE_DIR / "node_modules" / name).is_dir()]
-    reason = ""
-    if shutil.which("node") is None:
-        reason = "node is not on PATH"
-    elif missing:
-        reason = f"{', '.join(missing)} not installed; run: npm ci --prefix tests/node"
-    if reason:
-        if os.environ.get("CI"):
-            pytest.fail(f"Segment oracle unavailable in CI: {reason}")
-        pytest.skip(f"Segment oracle unavailable: {reason}")
+    require("Segment oracle", node_packages_problem(NODE_DIR, PACKAGES))
 
 
 def run_oracle(cases: list[dict[str, Any]]) -> list[dict[str, Any]]:
