@@ -82,9 +82,10 @@ def test_up_creates_one_managed_token_then_nothing_changes(
 ) -> None:
     project = engine_project(flow_tokens)
     project.write_stack_config(sandbox_stack.config, SECRET_KEYS)
+    project.preview(diff=True)
     before = sandbox_stack.last_seq()
 
-    result = project.up()
+    result = project.up(diff=True)
 
     assert result.summary.resource_changes == {"create": 4}  # the stack and three tokens
     assert sandbox_stack.writes_since(before) == [("POST", "/api/v1/tokens")]
@@ -104,7 +105,7 @@ def test_up_creates_one_managed_token_then_nothing_changes(
     assert accepted.status_code == 202, accepted.text
 
     # Right after: the engine sees no change, and a second `up` writes nothing anywhere.
-    project.preview(expect_no_changes=True)
+    project.preview(expect_no_changes=True, diff=True)
     before = sandbox_stack.last_seq()
     again = project.up(expect_no_changes=True)
     assert again.summary.resource_changes == {"same": 4}
@@ -118,6 +119,7 @@ def test_up_creates_one_managed_token_then_nothing_changes(
             "sandbox-provided-token-vip",
             headers[VIP].removeprefix("Basic "),
             sandbox_stack.config["segment-pendula:pendulaApiToken"],
+            sandbox_stack.config["segment:token"],
         ],
     )
 
