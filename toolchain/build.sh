@@ -54,7 +54,11 @@ install_launcher_from_module() {
 build_from_go_modules() {
     say "building Pulumi CLI v$VERSION from Go modules ($CLI_MODULE, pinned by toolchain/pulumi/go.sum)"
     say "a fresh machine downloads ~700 modules and compiles for 10-20 min; later runs reuse Go's caches"
-    local start=$SECONDS
+    local start=$SECONDS ticker
+    # A heartbeat, so a 10-minute compile never looks hung.
+    ( while sleep 30; do say "still building ($((SECONDS - start)) s)"; done ) &
+    ticker=$!
+    trap 'kill "$ticker" 2>/dev/null || true' EXIT
     (
         cd "$TOOLCHAIN_DIR/pulumi"
         # -mod=readonly: go.sum must already hold every hash; nothing is resolved afresh.
@@ -63,6 +67,8 @@ build_from_go_modules() {
             -ldflags "-s -w -X $SDK_MODULE/go/common/version.Version=v$VERSION" \
             -o "$BIN/pulumi.tmp" "$CLI_MODULE/cmd/pulumi"
     )
+    kill "$ticker" 2>/dev/null || true
+    trap - EXIT
     mv "$BIN/pulumi.tmp" "$BIN/pulumi"
     install_launcher_from_module
     say "built in $((SECONDS - start)) s"
