@@ -20,15 +20,24 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pulumi.output import Unknown
 
 from components.config import (
+    MAX_STACK_FILE_BYTES,
     PROJECT,
     SECRET_KEYS,
     ConfigError,
+    SegmentConfig,
     StackConfig,
     parse_stack_config,
+    split_stack_config,
+)
+from components.files import (
+    MAX_EVENT_FILE_BYTES,
+    FileError,
+    load_yaml_text,
+    read_project_file,
+    read_text_limited,
 )
 from components.mapping import MappingError, render
 from components.offline import (
@@ -91,42 +100,43 @@ class StackInput:
     secrets: frozenset[str] = field(repr=False)
     """Every secret text the program may see (plaintext sandbox values and stand-ins), so the
     rendered plan can be scrubbed of them as a last line of defence."""
+    segment: SegmentConfig = field(default_factory=SegmentConfig, repr=False)
+    """The ``segment:`` keys (``token`` replaced like a project secret)."""
+    other_keys: tuple[str, ...] = ()
+    """Keys of other namespaces, checked for near-miss typos of ours."""
 
 
 def read_stack_text(text: str, label: str) -> StackInput:
     """Parse a stack file's text; ``secure:`` leaves become stand-ins, never decrypted."""
     try:
-        document = yaml.safe_load(text) or {}
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}" if mark is not None else ""
-        problem = getattr(exc, "problem", None) or type(exc).__name__
-        raise PlanError(f"{label}: not valid YAML ({problem}{where})", EXIT_UNREADABLE) from None
+        document = load_yaml_text(text, label) or {}
+    except FileError as exc:
+        raise PlanError(str(exc), EXIT_UNREADABLE) from None
     config = document.get("config") if isinstance(document, dict) else None
     if config is not None and not isinstance(config, dict):
         raise PlanError(f"{label}: 'config' must be a mapping of keys", EXIT_UNREADABLE)
-    values: dict[str, Any] = {}
-    secret_keys: set[str] = set()
     secrets: set[str] = set()
+    split = split_stack_config(config or {}, lambda value: _replace_secure(value, secrets))
+    for name in SECRET_KEYS & set(split.values):
+        secrets.update(s for s in _leaf_strings(split.values[name]) if s)
     provider: dict[str, str | None] = {}
-    prefix = f"{PROJECT}:"
-    for raw_key, value in (config or {}).items():
-        key = str(raw_key)
-        if key.startswith(prefix):
-            name = key[len(prefix) :]
-            replaced, all_secure = _replace_secure(value, secrets)
-            values[name] = replaced
-            if all_secure:
-                secret_keys.add(name)
-            if name in SECRET_KEYS:
-                secrets.update(s for s in _leaf_strings(replaced) if s)
-        elif key == _PROVIDER_URL_KEY:
-            provider["url"] = None if isinstance(value, dict) else str(value)
-        elif key == _PROVIDER_TOKEN_KEY:
-            provider["token"] = SECRET
-            if isinstance(value, str):
-                secrets.add(value)
-    return StackInput(label, values, frozenset(secret_keys), provider, frozenset(secrets))
+    url = split.segment.values.get("url")
+    if url is not None:
+        provider["url"] = None if "url" in split.segment.secret_keys else str(url)
+    if "token" in split.segment.values:
+        provider["token"] = SECRET
+        token = split.segment.values["token"]
+        if isinstance(token, str) and token:
+            secrets.add(token)
+    return StackInput(
+        label,
+        split.values,
+        frozenset(split.secret_keys),
+        provider,
+        frozenset(secrets),
+        split.segment,
+        split.other_keys,
+    )
 
 
 def _replace_secure(value: Any, secrets: set[str]) -> tuple[Any, bool]:
@@ -174,8 +184,25 @@ def run_stack(stack: StackInput, stack_name: str) -> ProgramRun:
     """Validate the config and run the real program under mocks, as a preview would."""
     run = ProgramRun(stack)
     try:
-        run.config = parse_stack_config(stack.values, stack.secret_keys, source=stack.label)
-        run.resources = run_program(stack.values, stack.secret_keys, stack=stack_name, preview=True)
+        run.config = parse_stack_config(
+            stack.values,
+            stack.secret_keys,
+            source=stack.label,
+            segment=stack.segment,
+            other_keys=stack.other_keys,
+        )
+        provider_config = {
+            f"segment:{name}": value if isinstance(value, str) else json.dumps(value)
+            for name, value in stack.segment.values.items()
+        }
+        run.resources = run_program(
+            stack.values,
+            stack.secret_keys,
+            stack=stack_name,
+            preview=True,
+            provider_config=provider_config,
+            provider_secret_keys=[f"segment:{name}" for name in stack.segment.secret_keys],
+        )
     except ConfigError as exc:
         run.problems = list(exc.problems)
     except Exception as exc:  # any program failure is a finding of the plan, not a crash
@@ -294,10 +321,13 @@ def _body_preview(flow: Any, data: Any, root: Path, key: str) -> tuple[Any, str 
         return None, None
     shown = f"{key}: '{flow.sample_event}'"
     try:
-        event = json.loads((root / flow.sample_event).read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        return None, f"{shown} not found (paths start at the project root, {root})"
-    except (OSError, ValueError) as exc:
+        event = json.loads(
+            read_project_file(root, flow.sample_event, key, MAX_EVENT_FILE_BYTES),
+            parse_constant=_refuse_constant,
+        )
+    except FileError as exc:
+        return None, str(exc)
+    except (ValueError, RecursionError) as exc:
         return None, f"{shown} cannot be read as JSON ({exc})"
     if not isinstance(event, dict):
         return None, f"{shown} must hold one JSON object (a Segment event)"
@@ -305,6 +335,11 @@ def _body_preview(flow: Any, data: Any, root: Path, key: str) -> tuple[Any, str 
         return render(data, event), None
     except MappingError as exc:
         return None, f"{shown}: rendering the flow's data mapping fails: {exc}"
+
+
+def _refuse_constant(name: str) -> Any:
+    """``json.loads`` hook: NaN/Infinity are not JSON, and Segment refuses them."""
+    raise ValueError(f"{name} is not a JSON number")
 
 
 def _destinations(run: ProgramRun, root: Path) -> tuple[list[dict[str, Any]], list[str]]:
@@ -552,12 +587,12 @@ def find_project_root(stacks_dir: Path) -> Path:
 
 
 def read_stack_file(path: Path) -> StackInput:
+    if not path.exists():
+        raise PlanError(f"{path}: no such stack file", EXIT_UNREADABLE)
     try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise PlanError(f"{path}: no such stack file", EXIT_UNREADABLE) from None
-    except OSError as exc:
-        raise PlanError(f"{path}: cannot be read ({exc.strerror})", EXIT_UNREADABLE) from None
+        text = read_text_limited(path, MAX_STACK_FILE_BYTES, label=str(path))
+    except FileError as exc:
+        raise PlanError(str(exc), EXIT_UNREADABLE) from None
     return read_stack_text(text, str(path))
 
 
@@ -583,10 +618,25 @@ def read_stack_at_ref(path: Path, ref: str) -> StackInput | None:
     spec = f"{ref}:./{name}"
     if git("cat-file", "-e", spec).returncode != 0:
         return None
-    shown = git("show", spec)
-    if shown.returncode != 0:
-        raise PlanError(f"--against {ref}: {shown.stderr.strip()}", EXIT_UNREADABLE)
-    return read_stack_text(shown.stdout, f"{path} at {ref}")
+    label = f"{path} at {ref}"
+    shown = git("cat-file", "-s", spec)
+    if shown.returncode == 0 and int(shown.stdout.strip() or 0) > MAX_STACK_FILE_BYTES:
+        raise PlanError(f"{label}: larger than {MAX_STACK_FILE_BYTES} bytes", EXIT_UNREADABLE)
+    shown_bytes = subprocess.run(  # noqa: S603 (fixed argv, no shell)
+        ["git", "-C", str(directory), "show", spec],  # noqa: S607
+        capture_output=True,
+        check=False,
+    )
+    if shown_bytes.returncode != 0:
+        error = shown_bytes.stderr.decode("utf-8", "replace").strip()
+        raise PlanError(f"--against {ref}: {error}", EXIT_UNREADABLE)
+    try:
+        text = shown_bytes.stdout.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise PlanError(
+            f"{label}: is not UTF-8 text (invalid byte at offset {exc.start})", EXIT_UNREADABLE
+        ) from None
+    return read_stack_text(text, label)
 
 
 def build_plan(request: PlanRequest) -> dict[str, Any]:

@@ -29,14 +29,16 @@ from components.adopt import (
     stack_file_text,
     unique_slug,
 )
-from components.config import canonical_json, read_stack_file
+from components.config import canonical_json, read_stack_document
 from components.segment_api import SegmentApi
 from sandbox.server import SandboxServer
 from sandbox.settings import SandboxSettings
 from tests.sandbox.segment_helpers import TIMEOUT, WEBHOOKS_ACTIONS, SegmentWorkspace
 
 EU_URL = "https://eu1.api.segmentapis.com"
-HOOK = "https://pendula.app/webhook/inbound/"
+# Adopting from the sandbox's Segment makes a sandbox stack, whose URLs are all loopback.
+HOOK = "http://127.0.0.1:8787/webhook/inbound/"
+PENDULA_HOOK = "https://pendula.app/webhook/inbound/"
 WELCOME_TOKEN = "pdl_welcome_0123456789abcdef"
 NUDGE_TOKEN = "pdl_nudge_0123456789abcdef"
 VIP_TOKEN = "pdl_vip_0123456789abcdef"
@@ -172,9 +174,18 @@ def held_by_segment(made: HandMade) -> tuple[dict[str, Any], dict[str, dict[str,
 
 def run_adopted_stack(stack_file: Path, tokens: dict[str, str]) -> list[offline.RecordedResource]:
     """The program under mocks with the stack file plus the secrets the user would set."""
-    values, secret_keys = read_stack_file(stack_file)
+    document = read_stack_document(stack_file)
+    values, secret_keys = document.values, document.secret_keys
     values["pendulaTokens"] = dict(tokens)
-    return offline.run_program(values, {*secret_keys, "pendulaTokens"}, stack="adopted")
+    provider = {f"segment:{k}": str(v) for k, v in document.segment.values.items()}
+    provider["segment:token"] = "the-segment-token-the-user-sets"
+    return offline.run_program(
+        values,
+        {*secret_keys, "pendulaTokens"},
+        stack="adopted",
+        provider_config=provider,
+        provider_secret_keys=["segment:token"],
+    )
 
 
 def adopt_cli(
@@ -371,8 +382,10 @@ class ForwardingAdapter(requests.adapters.HTTPAdapter):
 
 
 def test_eu_workspace_keeps_the_eu_url_and_pages_through_everything(
-    server: SandboxServer, tmp_path: Path
+    server: SandboxServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # A real (EU) workspace's mappings point at Pendula itself.
+    monkeypatch.setitem(globals(), "HOOK", PENDULA_HOOK)
     made = seed_hand_made(server)
     adapter = ForwardingAdapter(server.url)
     session = requests.Session()

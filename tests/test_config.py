@@ -12,6 +12,7 @@ import pytest
 from components.config import (
     AuthScheme,
     ConfigError,
+    SegmentConfig,
     TokenMode,
     load_stack_file,
     parse_stack_config,
@@ -125,7 +126,7 @@ BAD_CONFIGS: list[tuple[str, dict[str, Any], set[str], str]] = [
         "unknown destination key",
         _with(f"{D0}.source", "x"),
         SECRET,
-        f"{P}destinations[0].source: unknown key; allowed keys here: "
+        f"{P}destinations[0].source: unknown key (did you mean 'sourceId'?); allowed keys here: "
         "displayName, enabled, flows, name, sourceId",
     ),
     (
@@ -158,15 +159,17 @@ BAD_CONFIGS: list[tuple[str, dict[str, Any], set[str], str]] = [
         "http url",
         _with(f"{FL0}.url", URL.replace("https", "http")),
         SECRET,
-        f"{F0}.url: '{URL.replace('https', 'http')}' is not allowed: the Pendula webhook URL must "
-        "be https on an allowed Pendula host (pendula.app)",
+        f"{F0}.url: '{URL.replace('https', 'http')}' is not allowed: it is not https ("
+        "a credential is sent there, so it must be https on an allowed host (pendula.app) on the "
+        "default port, without user info) (allowedPendulaHosts)",
     ),
     (
         "typo host",
         _with(f"{FL0}.url", URL.replace("pendula.app", "pendu1a.app")),
         SECRET,
-        f"{F0}.url: '{URL.replace('pendula.app', 'pendu1a.app')}' is not allowed: the Pendula "
-        "webhook URL must be https on an allowed Pendula host (pendula.app)",
+        f"{F0}.url: '{URL.replace('pendula.app', 'pendu1a.app')}' is not allowed: its host is not "
+        "allowed (a credential is sent there, so it must be https on an allowed host "
+        "(pendula.app) on the default port, without user info) (allowedPendulaHosts)",
     ),
     (
         "loopback outside sandbox",
@@ -176,8 +179,8 @@ BAD_CONFIGS: list[tuple[str, dict[str, Any], set[str], str]] = [
         ),
         SECRET,
         f"{F0}.url: 'http://127.0.0.1:8787/webhook/inbound/0b5f3c1e-7d2a-4c8e-9f41-2a6d8e3b7c10' "
-        "is not allowed: the Pendula webhook URL must be https on an allowed Pendula host "
-        "(pendula.app); http on 127.0.0.1/localhost is allowed only when sandbox is true",
+        "is not allowed: it points at this machine; http(s) on 127.0.0.1/localhost is allowed "
+        "only when sandbox is true (allowedPendulaHosts)",
     ),
     (
         "not a webhook path",
@@ -231,16 +234,16 @@ BAD_CONFIGS: list[tuple[str, dict[str, Any], set[str], str]] = [
         _with(f"{FL0}.customContext", "café"),
         SECRET,
         f"{F0}.customContext: 'café' is not a valid header value: Segment sends only ASCII header "
-        "values without line breaks (write non-ASCII text in an object, which is sent as JSON "
-        "with \\u escapes)",
+        "values without control characters or line breaks (write non-ASCII text in an object, "
+        "which is sent as JSON with \\u escapes)",
     ),
     (
         "custom context with newline",
         _with(f"{FL0}.customContext", "a\nb"),
         SECRET,
         f"{F0}.customContext: 'a\\nb' is not a valid header value: Segment sends only ASCII header "
-        "values without line breaks (write non-ASCII text in an object, which is sent as JSON "
-        "with \\u escapes)",
+        "values without control characters or line breaks (write non-ASCII text in an object, "
+        "which is sent as JSON with \\u escapes)",
     ),
     (
         "token missing",
@@ -253,7 +256,8 @@ BAD_CONFIGS: list[tuple[str, dict[str, Any], set[str], str]] = [
         "token with whitespace",
         _with("pendulaTokens.welcome", "abc def"),
         SECRET,
-        f"{P}pendulaTokens.welcome: the token must be non-empty ASCII without whitespace",
+        f"{P}pendulaTokens.welcome: the token must be non-empty visible ASCII without spaces "
+        "(value not shown: it is secret)",
     ),
     (
         "token for unknown flow",
@@ -384,8 +388,12 @@ def test_sandbox_allows_loopback_http_and_plaintext_tokens() -> None:
     values = _with(
         f"{FL0}.url", "http://127.0.0.1:8787/webhook/inbound/0b5f3c1e-7d2a-4c8e-9f41-2a6d8e3b7c10"
     )
+    values["destinations"][0]["flows"][1]["url"] = URL2.replace(
+        "https://pendula.app", "http://localhost:8787"
+    )
     values["sandbox"] = True
-    config = parse_stack_config(values, set())
+    segment = SegmentConfig({"url": "http://127.0.0.1:8787", "token": "plain-sandbox-token"})
+    config = parse_stack_config(values, set(), segment=segment)
     assert config.destinations[0].flows[0].url.startswith("http://127.0.0.1:8787/")
 
 

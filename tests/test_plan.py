@@ -120,8 +120,13 @@ def sandbox_copy_with_plain_tokens(stack: str) -> str:
     """The stack file as a sandbox stack whose tokens are plaintext test values."""
     document = yaml.safe_load((ROOT / "stacks" / f"Pulumi.{stack}.yaml").read_text())
     config = document["config"]
+    # A sandbox stack talks to this machine only (every URL loopback), and is never production.
     config["segment-pendula:sandbox"] = True
+    config.pop("segment-pendula:production", None)
+    config["segment:url"] = "http://127.0.0.1:8787"
     flows = [f for d in config["segment-pendula:destinations"] for f in d["flows"]]
+    for flow in flows:
+        flow["url"] = flow["url"].replace("https://pendula.app/", "http://127.0.0.1:8787/")
     config["segment-pendula:pendulaTokens"] = {
         f["name"]: PLAIN_TOKENS.get(f["name"], f"plan-test-token-{f['name']}-Xy7")
         for f in flows

@@ -15,6 +15,7 @@ import requests
 import yaml
 
 from components.__main__ import main
+from components.commands import send_test_event as send_test_event_command
 from components.conditions import explain
 from components.config import load_stack_file
 from components.mapping import render
@@ -442,15 +443,43 @@ class Terminal(io.StringIO):
         return True
 
 
-def production(config: dict[str, Any]) -> None:
-    config["segment-pendula:production"] = True
+PLACEHOLDER_SECRET = {"secure": "v1:cGxhY2Vob2xkZXI="}
 
 
 @pytest.fixture
-def production_stack(sandbox: SandboxServer, tmp_path: Path) -> Path:
-    stacks = write_stack(tmp_path, sandbox.port, production)
-    seed_database(sandbox.settings.db_path, stacks / "Pulumi.local.yaml")
-    return stacks
+def production_stack(
+    sandbox: SandboxServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Path:
+    """The local stack as a production stack: real hosts, secure values, never sandbox.
+
+    A production stack cannot point at loopback, so the POST to pendula.app is redirected to
+    the sandbox seeded with the same flows, after the command decided to send.
+    """
+    seeded = write_stack(tmp_path / "seed", sandbox.port)
+    seed_database(sandbox.settings.db_path, seeded / "Pulumi.local.yaml")
+    local = f"http://127.0.0.1:{sandbox.port}"
+
+    def production(config: dict[str, Any]) -> None:
+        del config["segment-pendula:sandbox"]
+        config["segment-pendula:production"] = True
+        config["segment:url"] = "https://api.segmentapis.com"
+        config["segment:token"] = PLACEHOLDER_SECRET
+        config["segment-pendula:pendulaApiUrl"] = "https://pendula.app/api/v1"
+        config["segment-pendula:pendulaApiToken"] = PLACEHOLDER_SECRET
+        for destination in config["segment-pendula:destinations"]:
+            for flow in destination["flows"]:
+                flow["url"] = flow["url"].replace(local, "https://pendula.app")
+        tokens = config["segment-pendula:pendulaTokens"]
+        config["segment-pendula:pendulaTokens"] = {name: PLACEHOLDER_SECRET for name in tokens}
+
+    real_send = send_test_event_command.send
+
+    def send_to_sandbox(url: str, body: Any, headers: Any) -> Any:
+        return real_send(url.replace("https://pendula.app", sandbox.url), body, headers)
+
+    monkeypatch.setattr(send_test_event_command, "send", send_to_sandbox)
+    monkeypatch.setenv("PENDULA_TOKEN", NUDGE_TOKEN)
+    return write_stack(tmp_path, sandbox.port, production)
 
 
 NUDGE_ARGS = ("--flow", "upgrade-nudge", "--event", str(EVENTS / "identify-free-plan.json"))

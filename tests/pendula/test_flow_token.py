@@ -34,6 +34,7 @@ def configured(tenant: Tenant | None = None) -> PendulaFlowTokenProvider:
         raw = {
             "segment-pendula:pendulaApiUrl": tenant.api_url,
             "segment-pendula:pendulaApiToken": tenant.admin_token,
+            "segment-pendula:sandbox": "true",
         }
     provider.configure(ConfigureRequest(Config(raw, "segment-pendula")))
     return provider
@@ -134,7 +135,13 @@ CHECK_FAILURES: dict[str, tuple[dict[str, Any], list[tuple[str, str]]]] = {
     ),
     "tenant with colon": (
         {"flow_url": URL, "token": "t", "scheme": "basic", "tenant_id": "a:b"},
-        [("tenant_id", "'a:b' must be non-empty visible ASCII without ':' or spaces")],
+        [
+            (
+                "tenant_id",
+                "'a:b' is not allowed: it must be non-empty visible ASCII without ':', spaces or "
+                "line breaks (it becomes the Basic user name)",
+            )
+        ],
     ),
     "tenant with bearer": (
         {"flow_url": URL, "token": "t", "tenant_id": "x"},
@@ -166,6 +173,7 @@ def test_check_failures(news: dict[str, Any], expected: list[tuple[str, str]]) -
                     {
                         "segment-pendula:pendulaApiUrl": "http://127.0.0.1:9/api/v1",
                         "segment-pendula:pendulaApiToken": "adm",
+                        "segment-pendula:sandbox": "true",
                     },
                     "segment-pendula",
                 )

@@ -42,6 +42,8 @@ def managed_config(tenant: Tenant) -> dict[str, str]:
     return {
         "segment-pendula:pendulaApiUrl": tenant.api_url,
         "segment-pendula:pendulaApiToken": tenant.admin_token,
+        # The sandbox's token API listens on loopback: only a sandbox stack may call it.
+        "segment-pendula:sandbox": "true",
     }
 
 
