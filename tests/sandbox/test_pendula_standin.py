@@ -150,8 +150,10 @@ def test_create_token_shows_the_token_once(tenant: Tenant) -> None:
         "status",
         "tenant_id",
         "created_at",
+        "idempotency_key",
         "token",
     }
+    assert created["idempotency_key"] is None  # none was sent
     assert (created["name"], created["description"], created["status"], created["tenant_id"]) == (
         "Segment prod",
         "events from Segment",
@@ -164,6 +166,19 @@ def test_create_token_shows_the_token_once(tenant: Tenant) -> None:
     assert fetched.json() == {k: v for k, v in created.items() if k != "token"}
     listed = tenant.call("GET", "/api/v1/tokens")
     assert created["token"] not in fetched.text + listed.text
+
+
+def test_tokens_list_the_idempotency_key_they_were_created_with(tenant: Tenant) -> None:
+    """What lets a client whose create answer was lost find exactly its own token."""
+    created = requests.post(
+        f"{tenant.server.url}/api/v1/tokens",
+        json={"name": "t"},
+        headers={**tenant.headers, "Idempotency-Key": "key-1"},
+        timeout=TIMEOUT,
+    ).json()
+    assert created["idempotency_key"] == "key-1"
+    listed = tenant.call("GET", "/api/v1/tokens").json()["items"]
+    assert [t["idempotency_key"] for t in listed if t["id"] == created["id"]] == ["key-1"]
 
 
 def test_token_description_defaults_to_empty_and_names_are_trimmed(tenant: Tenant) -> None:
