@@ -55,8 +55,10 @@ def escape_terminal(text: str, *, keep_newlines: bool = False) -> str:
     return pattern.sub(_shown, str(text))
 
 
-# Characters with a meaning in CommonMark/GFM inline text or in tables.
-_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|~>])")
+# Characters with a meaning in CommonMark/GFM inline text or in tables, anywhere in a line;
+# and those that start a block (list, heading, quote, numbered list) only at its start.
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()!|~])")
+_MARKDOWN_BLOCK_START = re.compile(r"^(\s*)(?:([-+#=])|(\d+)([.)]))")
 _HTML = {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;"}
 
 
@@ -69,8 +71,16 @@ def escape_markdown(text: str) -> str:
     """
     visible = escape_terminal(str(text))
     marked = _MARKDOWN_SPECIAL.sub(r"\\\1", visible)
-    # Entities last: the backslashes above must not split them ("&lt;" has no special char).
+    marked = _MARKDOWN_BLOCK_START.sub(_escape_block_start, marked)
+    # Entities last, for <, >, &, quotes (a backslash before an entity would show it raw).
     return "".join(_HTML.get(char, char) for char in marked)
+
+
+def _escape_block_start(match: re.Match[str]) -> str:
+    indent, marker, number, dot = match.groups()
+    if marker is not None:  # "- x", "+ x", "# x", "=" (setext underline)
+        return f"{indent}\\{marker}"
+    return f"{indent}{number}\\{dot}"  # "1." / "1)" would start an ordered list
 
 
 def markdown_code(text: str) -> str:

@@ -25,9 +25,11 @@ CREDENTIAL_NAME = re.compile(
 
 _URL = re.compile(r"\b[A-Za-z][A-Za-z0-9+.-]*://[^\s'\"<>`]+")
 _AUTH_VALUE = re.compile(r"(?i)\b(bearer|basic)(\s+)[A-Za-z0-9+/=._~-]{4,}")
+# ``name=value`` as typed in a query string, a shell line or a log; not ``name: value``,
+# which is how our own messages name keys.
 _ASSIGNMENT = re.compile(
     r"(?i)\b([A-Za-z0-9_-]*(?:token|secret|passw(?:or)?d|pwd|api[_-]?key|apikey)[A-Za-z0-9_-]*)"
-    r"(\s*[=:]\s*)(?!\[hidden\]|\[secret\])([^\s&,;'\"]{4,})"
+    r"(=)(?!\[hidden\]|\[secret\])([^\s&,;'\"]{4,})"
 )
 
 
