@@ -29,7 +29,7 @@ _AUTH_VALUE = re.compile(r"(?i)\b(bearer|basic)(\s+)[A-Za-z0-9+/=._~-]{4,}")
 # which is how our own messages name keys.
 _ASSIGNMENT = re.compile(
     r"(?i)\b([A-Za-z0-9_-]*(?:token|secret|passw(?:or)?d|pwd|api[_-]?key|apikey)[A-Za-z0-9_-]*)"
-    r"(=)(?!\[hidden\]|\[secret\])([^\s&,;'\"]{4,})"
+    r"(=)(?!\[hidden\]|\[secret\]|[<$])([^\s&,;'\"]{4,})"
 )
 
 

@@ -10,11 +10,14 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
 import requests
+
+from components.endpoints import DEFAULT_SEGMENT_API_HOSTS, endpoint_problem
+from components.redaction import shown_url
 
 DEFAULT_URL = "https://api.segmentapis.com"
 """The Terraform provider's default when neither ``url`` nor ``PUBLIC_API_URL`` is set."""
@@ -58,14 +61,23 @@ class SegmentApi:
         max_wait_seconds: float = 60.0,
         timeout_seconds: float = 30.0,
         sleep: Callable[[float], None] = time.sleep,
+        allowed_hosts: Iterable[str] = DEFAULT_SEGMENT_API_HOSTS,
     ) -> None:
         if not token or not token.strip():
             raise ValueError("token: a Segment Public API token is required (PUBLIC_API_TOKEN)")
-        parts = urlsplit(base_url)
+        try:
+            parts = urlsplit(base_url)
+        except ValueError:
+            parts = urlsplit("")
         if parts.scheme not in ("https", "http") or not parts.hostname:
             raise ValueError(
-                f"url: {base_url!r} is not an http(s) URL (for example {DEFAULT_URL} or {EU_URL})"
+                f"url: '{shown_url(base_url)}' is not an http(s) URL (for example {DEFAULT_URL} "
+                f"or {EU_URL})"
             )
+        # The token is sent there: the rule of every credential endpoint (components.endpoints).
+        # Loopback is allowed: reading from a local sandbox sends nothing off this machine.
+        if problem := endpoint_problem(base_url, allowed_hosts, allow_loopback=True):
+            raise ValueError(f"url: {problem}")
         if not 1 <= page_size <= 1000:
             raise ValueError(f"page_size: {page_size} is out of range; allowed 1..1000")
         self.base_url = base_url.rstrip("/")
@@ -148,7 +160,10 @@ class SegmentApi:
                 # requests' messages carry the URL but never the headers, so no token.
                 if attempt == self.max_attempts:
                     raise SegmentApiError(
-                        "GET", path, None, f"no answer from {self.base_url}: {type(exc).__name__}"
+                        "GET",
+                        path,
+                        None,
+                        f"no answer from {shown_url(self.base_url)}: {type(exc).__name__}",
                     ) from None
                 self._sleep(self._backoff(attempt))
                 continue

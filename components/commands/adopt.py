@@ -13,7 +13,7 @@ import re
 import shlex
 import sys
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any
 
 from components.adopt import (
     AdoptError,
@@ -23,6 +23,7 @@ from components.adopt import (
     read_setup,
     stack_file_text,
 )
+from components.commands import TerminalOutput
 from components.segment_api import DEFAULT_URL, SegmentApi, SegmentApiError
 
 TOKEN_VARIABLE = "PUBLIC_API_TOKEN"
@@ -72,8 +73,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 def run(args: argparse.Namespace, *, api: SegmentApi | None = None) -> int:
     """Adopt, write both files, print the next steps. ``api`` is for tests (a prepared client)."""
-    out: TextIO = sys.stdout
-    err: TextIO = sys.stderr
+    # Names and messages come from Segment's answers: escaped and redacted on the way out.
+    out: Any = TerminalOutput(sys.stdout)
+    err: Any = TerminalOutput(sys.stderr)
     stack: str = args.stack
     if not _STACK_NAME.match(stack):
         print(
