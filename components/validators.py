@@ -17,7 +17,7 @@ MAX_TOKEN_NAME_LENGTH = 100
 MAX_TOKEN_DESCRIPTION_LENGTH = 500
 """Pendula's limits on a token's name and description (docs/pendula-token-api.md)."""
 
-_VISIBLE_ASCII = re.compile(r"^[\x21-\x7e]+$")
+_VISIBLE_ASCII = re.compile(r"[\x21-\x7e]+")
 """Header material: visible ASCII, no space (Segment sends only ASCII header values)."""
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
@@ -26,7 +26,7 @@ def tenant_id_problem(value: object) -> str | None:
     """The Basic user name: visible ASCII without ':' (the user/password separator)."""
     if not isinstance(value, str):
         return f"must be a string, not {type(value).__name__}"
-    if not _VISIBLE_ASCII.match(value) or ":" in value:
+    if not _VISIBLE_ASCII.fullmatch(value) or ":" in value:
         return (
             f"{value!r} is not allowed: it must be non-empty visible ASCII without ':', "
             "spaces or line breaks (it becomes the Basic user name)"
@@ -36,7 +36,7 @@ def tenant_id_problem(value: object) -> str | None:
 
 def token_text_problem(value: object) -> str | None:
     """A Pendula API token: visible ASCII without spaces. Never quotes the value."""
-    if not isinstance(value, str) or not _VISIBLE_ASCII.match(value):
+    if not isinstance(value, str) or not _VISIBLE_ASCII.fullmatch(value):
         return "must be non-empty visible ASCII without spaces (value not shown: it is secret)"
     return None
 

@@ -23,7 +23,7 @@ LOOPBACK_HOSTS = _LOOPBACK_HOSTS
 
 PATH_SHAPE = "/webhook/inbound/<uuid>"
 
-_PATH = re.compile(r"^/webhook/inbound/(?P<flow_id>[0-9a-fA-F-]{36})$")
+_PATH = re.compile(r"^/webhook/inbound/(?P<flow_id>[0-9a-fA-F-]{36})\Z")
 
 
 def origin_allowed(url: str, allowed_hosts: Iterable[str], allow_loopback: bool) -> bool:

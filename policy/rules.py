@@ -37,7 +37,7 @@ CONFIG_ALLOWED_HOSTS: Final = "allowedHosts"
 CONFIG_ALLOW_LOOPBACK: Final = "allowLoopback"
 CONFIG_MAX_MAPPINGS: Final = "maxMappingsPerDestination"
 
-_AUTHORIZATION_FORM = re.compile(r"^(Bearer|Basic) (\S+)$")
+_AUTHORIZATION_FORM = re.compile(r"^(Bearer|Basic) (\S+)\Z")
 _MIN_LEAK_LENGTH = 8
 """Shorter credentials would make the plain-text search match ordinary words."""
 

@@ -35,7 +35,7 @@ EXIT_FAILED = 1
 EXIT_USAGE = 2
 """Bad arguments, a missing token, or output files that exist without --force."""
 
-_STACK_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
+_STACK_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}\Z")
 """Pulumi stack names; also keeps the stack file inside ``--stacks-dir``."""
 
 

@@ -55,7 +55,7 @@ MAX_NAME_LENGTH = validators.MAX_TOKEN_NAME_LENGTH
 MAX_DESCRIPTION_LENGTH = validators.MAX_TOKEN_DESCRIPTION_LENGTH
 
 # Header values must be visible ASCII (Segment rejects others; RFC 9110 token68 is narrower).
-_VISIBLE_ASCII = re.compile(r"^[\x21-\x7e]+$")
+_VISIBLE_ASCII = re.compile(r"[\x21-\x7e]+")
 
 # Fields whose change needs a new token; everything else is an in-place update.
 REPLACING_FIELDS = ("flow_url", "mode")
@@ -476,7 +476,7 @@ def _flow_id(inputs: Mapping[str, Any]) -> str:
 
 
 def _is_header_safe(value: Any) -> bool:
-    return isinstance(value, str) and bool(_VISIBLE_ASCII.match(value))
+    return isinstance(value, str) and bool(_VISIBLE_ASCII.fullmatch(value))
 
 
 def _config_value(config: pulumi.dynamic.Config, key: str) -> str | None:
