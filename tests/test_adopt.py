@@ -609,3 +609,21 @@ def test_other_actions_and_masked_basic_headers(server: SandboxServer, tmp_path:
 )
 def test_unique_slug(text: str, taken: set[str], expected: str) -> None:
     assert unique_slug(text, "flow", taken) == expected
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["https://user:sta_pw_77@api.segmentapis.com", "https://api.segmentapis.com.evil.net"],
+)
+def test_adopt_refuses_a_segment_url_that_would_leak_the_token(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    url: str,
+) -> None:
+    code = adopt_cli(tmp_path, monkeypatch, "sta_token_1", "--source", "src1", "--segment-url", url)
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err.startswith("error: --segment-url: url: '")
+    assert "sta_pw_77" not in err and "sta_token_1" not in err
+    assert not (tmp_path / "stacks").exists()

@@ -234,3 +234,34 @@ def test_constructor_checks_and_repr_hides_the_token() -> None:
         SegmentApi("t", page_size=0)
     with pytest.raises(ValueError, match=r"^id: '\.\./x' is not a Segment id"):
         api.get_source("../x")
+
+
+# --- the Public API token goes only to a Segment API host ---------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("url", "why"),
+    [
+        ("https://api.segmentapis.com.evil.net", "its host is not allowed"),
+        ("https://eu1.api.segmentapis.co", "its host is not allowed"),
+        ("http://api.segmentapis.com", "it is not https"),
+        ("https://api.segmentapis.com:8443", "it names port 8443"),
+        ("https://me:sta_secret_9@api.segmentapis.com", "it carries user info"),
+    ],
+)
+def test_the_token_is_sent_only_to_segment_api_hosts(url: str, why: str) -> None:
+    with pytest.raises(ValueError, match=why) as raised:
+        SegmentApi("sta_token", url)
+    assert str(raised.value).startswith("url: '")
+    assert "sta_secret_9" not in str(raised.value)
+
+
+def test_connection_errors_mask_credentials_in_the_url() -> None:
+    # A loopback port nothing listens on: the error names the URL, credentials hidden.
+    url = "http://127.0.0.1:9/?api_key=k-secret-1"
+    api = SegmentApi("sta_token", url, max_attempts=1, timeout_seconds=1, sleep=lambda _: None)
+    with pytest.raises(SegmentApiError) as raised:
+        api.get_source("src1")
+    message = str(raised.value)
+    assert "no answer from http://127.0.0.1:9/?api_key=[hidden]" in message
+    assert "k-secret-1" not in message and "sta_token" not in message

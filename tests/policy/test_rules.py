@@ -583,3 +583,40 @@ def test_pack_config_errors_name_the_policy() -> None:
         PolicyConfig.from_pack_config(
             {"all": "mandatory", "subscription-pendula-url": {"allowLoopback": 1}}
         )
+
+
+# --- hardening: the same validators as the stack config and the token provider -------------------
+
+
+@pytest.mark.parametrize("value", [f"{AUTHORIZATION}\n", f"{AUTHORIZATION}\r\nX-Evil: 1"])
+def test_authorization_with_a_line_break_is_refused(value: str) -> None:
+    props = subscription(settings=settings(headers={"Authorization": value}))
+    found = messages(SUBSCRIPTION_TYPE, props, policy="subscription-authorization-header")
+    assert found and all(TOKEN not in m for m in found)
+
+
+@pytest.mark.parametrize("constant", ["NaN", "Infinity", "-Infinity"])
+def test_settings_with_non_json_numbers_are_refused(constant: str) -> None:
+    raw = settings().replace('"batch_size":0', f'"batch_size":{constant}')
+    assert constant in raw
+    (message,) = messages(
+        SUBSCRIPTION_TYPE, subscription(settings=raw), policy="subscription-settings-json"
+    )
+    assert f"{constant} is not a JSON number" in message
+
+
+@pytest.mark.parametrize(
+    ("changes", "field"),
+    [
+        ({"scheme": "basic", "tenant_id": "acme corp"}, "tenant_id"),
+        ({"scheme": "basic", "tenant_id": "acme\r\n"}, "tenant_id"),
+        ({"scheme": "basic", "tenant_id": "a:b"}, "tenant_id"),
+        ({"mode": "managed", "token_name": "a\nb"}, "token_name"),
+        ({"mode": "managed", "token_description": "x" * 501}, "token_description"),
+    ],
+)
+def test_flow_token_fields_use_the_shared_validators(changes: dict[str, Any], field: str) -> None:
+    both = ("authorization", "token")
+    (message,) = messages(FLOW_TOKEN_TYPE, flow_token(**changes), both, policy="flow-token-fields")
+    assert message.startswith(f"{field} ")
+    assert messages(FLOW_TOKEN_TYPE, flow_token(), both, policy="flow-token-fields") == []
