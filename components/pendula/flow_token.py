@@ -111,6 +111,10 @@ class _Endpoint:
 _ENDPOINTS: weakref.WeakKeyDictionary[PendulaFlowTokenProvider, _Endpoint | None] = (
     weakref.WeakKeyDictionary()
 )
+# The stack's rule for URLs that receive a credential: (allowed Pendula hosts, sandbox).
+_URL_RULES: weakref.WeakKeyDictionary[PendulaFlowTokenProvider, tuple[tuple[str, ...], bool]] = (
+    weakref.WeakKeyDictionary()
+)
 
 
 class PendulaFlowTokenProvider(pulumi.dynamic.ResourceProvider):
@@ -119,6 +123,7 @@ class PendulaFlowTokenProvider(pulumi.dynamic.ResourceProvider):
     def configure(self, req: pulumi.dynamic.ConfigureRequest) -> None:
         url = _config_value(req.config, API_URL_KEY)
         token = _config_value(req.config, API_TOKEN_KEY)
+        _URL_RULES[self] = (_allowed_hosts(req.config), _sandbox(req.config))
         _ENDPOINTS[self] = (
             _Endpoint(url, token, _allowed_hosts(req.config), _sandbox(req.config))
             if url and token
@@ -127,6 +132,17 @@ class PendulaFlowTokenProvider(pulumi.dynamic.ResourceProvider):
 
     def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> pulumi.dynamic.CheckResult:
         inputs, failures = _normalise(news)
+        url = inputs.get("flow_url")
+        rules = _URL_RULES.get(self)
+        # The stack config's rule for the URL the flow's token is sent to, on the resource's
+        # own inputs (a program other than ours may build them).
+        if (
+            isinstance(url, str)
+            and rules is not None
+            and not any(f.property == "flow_url" for f in failures)
+            and (problem := endpoint_problem(url, rules[0], allow_loopback=rules[1]))
+        ):
+            failures.append(pulumi.dynamic.CheckFailure("flow_url", problem))
         endpoint = self._endpoint()
         if inputs.get("mode") == "managed" and endpoint is None:
             failures.append(

@@ -298,7 +298,9 @@ def test_environment_overrides_stack_config(
     tenant = new_tenant(sandbox)
     monkeypatch.setenv("PENDULA_API_URL", tenant.api_url)
     monkeypatch.setenv("PENDULA_API_TOKEN", tenant.admin_token)
-    provider = configured()  # no stack config at all
+    provider = PendulaFlowTokenProvider()  # no API settings in the stack config at all
+    sandbox_only = {"segment-pendula:sandbox": "true"}  # the flow URL is on loopback
+    provider.configure(ConfigureRequest(Config(sandbox_only, "segment-pendula")))
     inputs = checked(provider, {"flow_url": new_flow(tenant), "mode": "managed", "token_name": "n"})
     result = provider.create(inputs)
     assert [t["id"] for t in tokens(tenant)] == [result.id]
@@ -414,3 +416,18 @@ def test_environment_url_is_held_to_the_same_hosts(monkeypatch: pytest.MonkeyPat
     inputs = {"flow_url": URL, "mode": "managed", "scheme": "bearer", "token_name": "n"}
     with pytest.raises(PendulaTokenError, match="its host is not allowed"):
         configured().create(inputs)
+
+
+@pytest.mark.parametrize(
+    ("url", "why"),
+    [
+        ("https://pendula.app.evil.net/webhook/inbound/" + FLOW, "its host is not allowed"),
+        ("https://pendula.app:8443/webhook/inbound/" + FLOW, "it names port 8443"),
+        ("http://127.0.0.1:8787/webhook/inbound/" + FLOW, "only when sandbox is true"),
+    ],
+)
+def test_flow_url_is_held_to_the_stack_configs_rule(url: str, why: str) -> None:
+    provider = PendulaFlowTokenProvider()
+    provider.configure(ConfigureRequest(Config({}, "segment-pendula")))
+    (failure,) = failures({"flow_url": url, "token": "pdl_t"}, provider)
+    assert failure[0] == "flow_url" and why in failure[1]
