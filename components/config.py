@@ -30,6 +30,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from components import endpoints, validators, webhook_url
 from components.conditions import ConditionError, conditions_from_yaml, generate_fql, parse_fql
+from components.escaping import escape_terminal
 from components.files import FileError, load_yaml_text, read_text_limited
 from components.mapping import MappingError, validate_mapping
 
@@ -71,6 +72,9 @@ class ConfigError(ValueError):
     """The stack configuration is invalid; the message lists every problem, one per line."""
 
     def __init__(self, problems: list[str], source: str = "stack configuration") -> None:
+        # The engine prints this message as is: whatever a value holds is made visible, and a
+        # line break in a value cannot forge another problem line.
+        problems = [escape_terminal(problem) for problem in problems]
         self.problems = problems
         lines = "\n".join(f"  - {p}" for p in problems)
         noun = "problem" if len(problems) == 1 else "problems"

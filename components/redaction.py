@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import re
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult, urlsplit
+
+from components.escaping import escape_terminal
 
 HIDDEN = "[hidden]"
 
@@ -44,6 +46,12 @@ def shown_url(url: str) -> str:
         parts = urlsplit(url)
     except ValueError:
         return "[URL not shown: it cannot be parsed]"
+    shown = _shown_url(parts)
+    # Shown anywhere (terminal, PR comment, engine output): invisible characters made visible.
+    return escape_terminal(shown)
+
+
+def _shown_url(parts: SplitResult) -> str:
     netloc = parts.netloc
     if "@" in netloc:
         netloc = f"{HIDDEN}@" + netloc.rpartition("@")[2]

@@ -720,3 +720,11 @@ def test_managed_token_name_and_description_use_the_providers_validators(
     values["destinations"][0]["flows"][0]["token"][field] = value
     problems = problems_of(values, {"pendulaTokens", "pendulaApiToken"})
     assert any(p.startswith(f"{F0}.token.{field}: ") for p in problems), problems
+
+
+def test_config_errors_show_control_characters_escaped() -> None:
+    values = _with(f"{FL0}.url", "https://evil.example/\x1b[2J\u202ex")
+    values["destinations"][0]["displayName"] = "x"
+    problems = problems_of(values)
+    assert problems and all("\x1b" not in p and "\u202e" not in p for p in problems)
+    assert any("\\x1b[2J\\u202ex" in p for p in problems)
