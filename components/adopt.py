@@ -33,6 +33,7 @@ from components.config import (
     PROJECT,
     SECRET_PLACEHOLDER,
     ConfigError,
+    SegmentConfig,
     canonical_json,
     parse_stack_config,
 )
@@ -599,7 +600,10 @@ def config_problems(adoption: Adoption) -> list[str]:
         values.setdefault(group, {})[key] = SECRET_PLACEHOLDER
         secret_keys.add(group)
     try:
-        parse_stack_config(values, secret_keys, source="the adopted stack")
+        segment = SegmentConfig(
+            {"url": adoption.segment_url, "token": SECRET_PLACEHOLDER}, frozenset({"token"})
+        )
+        parse_stack_config(values, secret_keys, source="the adopted stack", segment=segment)
     except ConfigError as exc:
         return list(exc.problems)
     return []

@@ -14,29 +14,44 @@ in an error; only its key does.
 
 from __future__ import annotations
 
+import difflib
 import json
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import pulumi
 import pulumi.runtime
-import yaml
+import pulumi.runtime.config
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from components import webhook_url
+from components import endpoints, validators, webhook_url
 from components.conditions import ConditionError, conditions_from_yaml, generate_fql, parse_fql
+from components.escaping import escape_terminal
+from components.files import FileError, load_yaml_text, read_text_limited
 from components.mapping import MappingError, validate_mapping
 
 PROJECT = "segment-pendula"
 """The Pulumi project name, which is also the namespace of our stack-file keys."""
 
-DEFAULT_ALLOWED_HOSTS = webhook_url.DEFAULT_ALLOWED_HOSTS
-LOOPBACK_HOSTS = webhook_url.LOOPBACK_HOSTS
+SEGMENT = "segment"
+"""The namespace of the Segment provider's keys, which this project reads too."""
+SEGMENT_KEYS: Mapping[str, str] = {
+    "url": "the Public API URL the Segment token is sent to",
+    "token": "the Segment Public API token (secret)",
+}
+"""Every key the Segment provider (segmentio/segment 1.6.1) reads from the stack config."""
+SEGMENT_SECRET_KEYS = frozenset({"token"})
+SEGMENT_DEFAULT_URL = "https://api.segmentapis.com"
+"""The provider's default when ``segment:url`` is not set."""
+READ_NAMESPACES = (PROJECT, SEGMENT)
+
+DEFAULT_ALLOWED_HOSTS = endpoints.DEFAULT_PENDULA_HOSTS
+DEFAULT_SEGMENT_API_HOSTS = endpoints.DEFAULT_SEGMENT_API_HOSTS
+LOOPBACK_HOSTS = endpoints.LOOPBACK_HOSTS
 
 DEFAULT_DATA_MAPPING: dict[str, Any] = {"@path": "$."}
 """The whole event, which Pendula's Segment article calls "the easiest way to get started"."""
@@ -57,6 +72,9 @@ class ConfigError(ValueError):
     """The stack configuration is invalid; the message lists every problem, one per line."""
 
     def __init__(self, problems: list[str], source: str = "stack configuration") -> None:
+        # The engine prints this message as is: whatever a value holds is made visible, and a
+        # line break in a value cannot forge another problem line.
+        problems = [escape_terminal(problem) for problem in problems]
         self.problems = problems
         lines = "\n".join(f"  - {p}" for p in problems)
         noun = "problem" if len(problems) == 1 else "problems"
@@ -132,6 +150,9 @@ class _ProjectConfig(_Model):
     allowed_pendula_hosts: list[str] = Field(
         default=list(DEFAULT_ALLOWED_HOSTS), alias="allowedPendulaHosts", min_length=1
     )
+    allowed_segment_api_hosts: list[str] = Field(
+        default=list(DEFAULT_SEGMENT_API_HOSTS), alias="allowedSegmentApiHosts", min_length=1
+    )
     sandbox: bool = False
     production: bool = False
     max_mappings_per_destination: int = Field(
@@ -195,6 +216,9 @@ class StackConfig:
     production: bool
     max_mappings_per_destination: int
     pendula_api_url: str | None
+    allowed_segment_api_hosts: tuple[str, ...] = DEFAULT_SEGMENT_API_HOSTS
+    segment_url: str | None = None
+    """``segment:url`` as set (None: the provider's default, ``SEGMENT_DEFAULT_URL``)."""
 
     def flows(self) -> Iterator[tuple[Destination, Flow]]:
         """Every flow of the stack with its destination."""
@@ -203,33 +227,89 @@ class StackConfig:
                 yield destination, flow
 
 
+@dataclass(frozen=True)
+class SegmentConfig:
+    """The ``segment:`` keys of a stack (un-namespaced), and which of them are secure."""
+
+    values: Mapping[str, Any] = field(default_factory=dict, repr=False)
+    secret_keys: frozenset[str] = frozenset()
+
+
 def parse_stack_config(
-    values: Mapping[str, Any], secret_keys: frozenset[str] | set[str], source: str = "stack"
+    values: Mapping[str, Any],
+    secret_keys: Collection[str],
+    source: str = "stack",
+    *,
+    segment: SegmentConfig | None = None,
+    other_keys: Iterable[str] = (),
 ) -> StackConfig:
-    """Validate the project keys of a stack.
+    """Validate the keys of a stack this project reads.
 
     ``values`` maps un-namespaced project keys (``destinations``, ``pendulaTokens``…) to
     their decoded values; ``secret_keys`` names the keys that were ``secure:`` in the stack
-    file. Raises ``ConfigError`` listing every problem.
+    file. ``segment`` holds the Segment provider's keys (``url``, ``token``) and
+    ``other_keys`` every other namespaced key of the stack, checked for near-miss namespaces.
+    Raises ``ConfigError`` listing every problem.
     """
+    segment = segment or SegmentConfig()
+    key_problems = list(namespace_problems(other_keys))
+    key_problems += [
+        f"{SEGMENT}:{name}: unknown key{_did_you_mean(name, SEGMENT_KEYS, SEGMENT + ':')}; the "
+        f"Segment provider reads only {', '.join(SEGMENT + ':' + k for k in SEGMENT_KEYS)}"
+        for name in sorted(set(segment.values) - set(SEGMENT_KEYS))
+    ]
     try:
         project = _ProjectConfig.model_validate(dict(values))
     except ValidationError as exc:
-        problems = [_format_pydantic_error(e) for e in exc.errors()]
-        raise ConfigError(_without_secrets(problems, values), source) from None
-    problems = list(_semantic_problems(project, values, frozenset(secret_keys)))
+        problems = key_problems + [_format_pydantic_error(e) for e in exc.errors()]
+        raise ConfigError(_without_secrets(problems, values, segment), source) from None
+    problems = key_problems + list(
+        _semantic_problems(project, values, frozenset(secret_keys), segment)
+    )
     if problems:
-        raise ConfigError(_without_secrets(problems, values), source)
-    return _build(project)
+        raise ConfigError(_without_secrets(problems, values, segment), source)
+    return _build(project, segment)
 
 
-def _without_secrets(problems: list[str], values: Mapping[str, Any]) -> list[str]:
+def namespace_problems(keys: Iterable[str]) -> Iterator[str]:
+    """Keys outside the namespaces we read that look like a typo of one of them.
+
+    A key under ``segment-pendla:`` or ``segmnet:`` would be silently ignored by everyone, so
+    it is an error with the likely intended name. Unrelated namespaces (``aws:``) are left to
+    their readers, and ``pulumi:`` keys to the engine.
+    """
+    for key in sorted(set(keys)):
+        namespace, colon, name = key.partition(":")
+        if namespace in READ_NAMESPACES:
+            continue
+        if not colon:
+            yield (
+                f"{key}: not namespaced; stack config keys are '<namespace>:<key>' "
+                f"(did you mean '{PROJECT}:{key}'?)"
+            )
+            continue
+        close = difflib.get_close_matches(namespace.lower(), READ_NAMESPACES, n=1, cutoff=0.75)
+        if close:
+            yield (
+                f"{key}: unknown namespace '{namespace}' (did you mean '{close[0]}:{name}'?); "
+                f"this project reads only {PROJECT}: and {SEGMENT}: keys"
+            )
+
+
+def _did_you_mean(name: str, known: Iterable[str], prefix: str = "") -> str:
+    close = difflib.get_close_matches(name, list(known), n=1, cutoff=0.6)
+    return f" (did you mean '{prefix}{close[0]}'?)" if close else ""
+
+
+def _without_secrets(
+    problems: list[str], values: Mapping[str, Any], segment: SegmentConfig
+) -> list[str]:
     """Last line of defence: a secret's value copied into a plain key is echoed nowhere."""
     secrets = sorted(
         {
             text
-            for name in SECRET_KEYS & set(values)
-            for _, text in _plain_strings(values[name], name)
+            for name, value in _credential_values(values, segment)
+            for _, text in _plain_strings(value, name)
             if len(text) >= 4 and text != SECRET_PLACEHOLDER
         },
         key=len,
@@ -240,21 +320,47 @@ def _without_secrets(problems: list[str], values: Mapping[str, Any]) -> list[str
     return problems
 
 
+def _credential_values(
+    values: Mapping[str, Any], segment: SegmentConfig
+) -> Iterator[tuple[str, Any]]:
+    """Every credential key of the stack with its value: project secrets and ``segment:token``."""
+    for name in sorted(SECRET_KEYS & set(values)):
+        yield f"{PROJECT}:{name}", values[name]
+    for name in sorted(SEGMENT_SECRET_KEYS & set(segment.values)):
+        yield f"{SEGMENT}:{name}", segment.values[name]
+
+
 def load_from_pulumi() -> StackConfig:
     """Read and validate the running stack's configuration (inside ``pulumi up``/mocks)."""
     values: dict[str, Any] = {}
     secret_keys: set[str] = set()
-    for field_name, model_field in _ProjectConfig.model_fields.items():
-        name = model_field.alias or field_name
-        full_key = f"{PROJECT}:{name}"
+    segment_values: dict[str, Any] = {}
+    segment_secret: set[str] = set()
+    # Every key of the stack, so a typo (an unknown key, a near-miss namespace) is an error
+    # rather than a setting nobody reads.
+    all_keys = set(pulumi.runtime.config.CONFIG.get()) | set(pulumi.runtime.config.get_config_env())
+    other_keys = []
+    for full_key in sorted(all_keys):
+        namespace, _, name = full_key.partition(":")
         # get_config returns the decrypted string; objects and arrays arrive as JSON text.
         raw = pulumi.runtime.get_config(full_key)
-        if raw is None:
-            continue
-        values[name] = _decode_config_value(raw)
-        if pulumi.runtime.is_config_secret(full_key):
-            secret_keys.add(name)
-    return parse_stack_config(values, secret_keys, source=f"stack '{_stack_name()}'")
+        if namespace == PROJECT and raw is not None:
+            values[name] = _decode_config_value(raw)
+            if pulumi.runtime.is_config_secret(full_key):
+                secret_keys.add(name)
+        elif namespace == SEGMENT and raw is not None:
+            segment_values[name] = raw
+            if pulumi.runtime.is_config_secret(full_key):
+                segment_secret.add(name)
+        elif namespace not in READ_NAMESPACES:
+            other_keys.append(full_key)
+    return parse_stack_config(
+        values,
+        secret_keys,
+        source=f"stack '{_stack_name()}'",
+        segment=SegmentConfig(segment_values, frozenset(segment_secret)),
+        other_keys=other_keys,
+    )
 
 
 def load_stack_file(path: Path) -> StackConfig:
@@ -263,26 +369,83 @@ def load_stack_file(path: Path) -> StackConfig:
     ``secure:`` values read as ``[secret]``; a key counts as secret only if every value
     under it is ``secure:``.
     """
-    values, secret_keys = read_stack_file(path)
-    return parse_stack_config(values, secret_keys, source=str(path))
+    document = read_stack_document(path)
+    return parse_stack_config(
+        document.values,
+        document.secret_keys,
+        source=str(path),
+        segment=document.segment,
+        other_keys=document.other_keys,
+    )
+
+
+@dataclass(frozen=True)
+class StackDocument:
+    """The keys of one stack file, split by namespace, ``secure:`` values masked."""
+
+    values: dict[str, Any] = field(repr=False)
+    secret_keys: set[str]
+    segment: SegmentConfig
+    other_keys: tuple[str, ...]
 
 
 def read_stack_file(path: Path) -> tuple[dict[str, Any], set[str]]:
     """The project keys of a stack file with secure values masked, and the fully secret keys."""
-    document = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    config = document.get("config") or {}
+    document = read_stack_document(path)
+    return document.values, document.secret_keys
+
+
+def read_stack_document(path: Path) -> StackDocument:
+    """Read a stack file safely (size, encoding and YAML limits) and split its keys.
+
+    Raises ``ConfigError`` naming the file when it cannot be read or parsed.
+    """
+    try:
+        text = read_text_limited(path, MAX_STACK_FILE_BYTES)
+        document = load_yaml_text(text, str(path)) or {}
+    except FileError as exc:
+        raise ConfigError([str(exc)], str(path)) from None
+    config = document.get("config") if isinstance(document, dict) else None
+    if config is not None and not isinstance(config, dict):
+        raise ConfigError(["config: must be a mapping of keys"], str(path))
+    return split_stack_config(config or {}, _mask_secure)
+
+
+def split_stack_config(config: Mapping[Any, Any], mask: Any) -> StackDocument:
+    """Split a stack file's ``config:`` mapping by namespace; ``mask`` replaces secure leaves.
+
+    ``mask(value) -> (masked, all_secure)`` is the caller's: the config check uses a fixed
+    placeholder, the offline plan a stand-in per ciphertext (so it can show "changed").
+    """
     values: dict[str, Any] = {}
     secret_keys: set[str] = set()
-    prefix = f"{PROJECT}:"
-    for key, value in config.items():
-        if not str(key).startswith(prefix):
-            continue
-        name = str(key)[len(prefix) :]
-        masked, all_secure = _mask_secure(value)
-        values[name] = masked
-        if all_secure:
-            secret_keys.add(name)
-    return values, secret_keys
+    segment_values: dict[str, Any] = {}
+    segment_secret: set[str] = set()
+    other_keys: list[str] = []
+    for raw_key, value in config.items():
+        key = str(raw_key)
+        namespace, _, name = key.partition(":")
+        masked, all_secure = mask(value)
+        if namespace == PROJECT:
+            values[name] = masked
+            if all_secure:
+                secret_keys.add(name)
+        elif namespace == SEGMENT:
+            segment_values[name] = masked
+            if all_secure:
+                segment_secret.add(name)
+        else:
+            other_keys.append(key)
+    return StackDocument(
+        values,
+        secret_keys,
+        SegmentConfig(segment_values, frozenset(segment_secret)),
+        tuple(other_keys),
+    )
+
+
+MAX_STACK_FILE_BYTES = 1024 * 1024
+"""A stack file is a few KiB; anything near a MiB is a mistake or an attack."""
 
 
 def _mask_secure(value: Any) -> tuple[Any, bool]:
@@ -316,11 +479,18 @@ def _stack_name() -> str:
 
 
 def _semantic_problems(
-    project: _ProjectConfig, raw: Mapping[str, Any], secret_keys: frozenset[str]
+    project: _ProjectConfig,
+    raw: Mapping[str, Any],
+    secret_keys: frozenset[str],
+    segment: SegmentConfig,
 ) -> Iterator[str]:
     key = f"{PROJECT}:"
     allowed_hosts = [h.lower() for h in project.allowed_pendula_hosts]
-    yield from _secret_storage_problems(project, raw, secret_keys)
+    yield from _secret_storage_problems(project, raw, secret_keys, segment)
+    yield from _endpoint_problems(project, segment)
+    for name in sorted(raw):
+        if problem := validators.non_finite_problem(raw[name], f"{key}{name}"):
+            yield problem
 
     destination_names: set[str] = set()
     flow_names: set[str] = set()
@@ -366,16 +536,71 @@ def _semantic_problems(
 
 
 def _url_problems(key: str, url: str, allowed_hosts: list[str], sandbox: bool) -> Iterator[str]:
-    if not webhook_url.origin_allowed(url, allowed_hosts, allow_loopback=sandbox):
-        loopback = (urlsplit(url).hostname or "").lower() in webhook_url.LOOPBACK_HOSTS
-        extra = "; http on 127.0.0.1/localhost is allowed only when sandbox is true"
-        yield (
-            f"{key}: '{webhook_url.shown(url)}' is not allowed: the Pendula webhook URL must be "
-            f"https on an allowed Pendula host ({', '.join(allowed_hosts)})"
-            f"{extra if loopback else ''}"
-        )
+    if problem := endpoints.endpoint_problem(url, allowed_hosts, allow_loopback=sandbox):
+        yield f"{key}: {problem} (allowedPendulaHosts)"
     elif problem := webhook_url.shape_problem(url):
         yield f"{key}: '{webhook_url.shown(url)}' {problem}"
+
+
+def segment_url(segment: SegmentConfig) -> str:
+    """Where the Segment provider sends its token: ``segment:url``, else its default."""
+    url = segment.values.get("url")
+    return url if isinstance(url, str) and url else SEGMENT_DEFAULT_URL
+
+
+def _endpoint_problems(project: _ProjectConfig, segment: SegmentConfig) -> Iterator[str]:
+    """Every URL that receives a credential, held to ``components.endpoints``' rule.
+
+    Flow URLs are checked per flow (with their shape); here are the host lists, the two API
+    URLs, and the sandbox flag, which loosens the rule only for a stack that talks to
+    nothing but this machine.
+    """
+    key = f"{PROJECT}:"
+    for name, hosts in (
+        ("allowedPendulaHosts", project.allowed_pendula_hosts),
+        ("allowedSegmentApiHosts", project.allowed_segment_api_hosts),
+    ):
+        if problem := endpoints.host_list_problem(hosts):
+            yield f"{key}{name}: {problem}"
+    if project.pendula_api_url:
+        problem = endpoints.endpoint_problem(
+            project.pendula_api_url, project.allowed_pendula_hosts, project.sandbox
+        )
+        if problem:
+            yield f"{key}pendulaApiUrl: {problem} (allowedPendulaHosts)"
+    url = segment.values.get("url")
+    if url is not None and not (isinstance(url, str) and url == SECRET_PLACEHOLDER):
+        problem = endpoints.endpoint_problem(
+            url, project.allowed_segment_api_hosts, project.sandbox
+        )
+        if problem:
+            yield f"{SEGMENT}:url: {problem} (allowedSegmentApiHosts)"
+    if project.sandbox and project.production:
+        yield (
+            f"{key}sandbox: true is not allowed together with production: true (a sandbox "
+            "stack keeps throwaway credentials in plaintext; a production stack never does)"
+        )
+    if project.sandbox:
+        remote = [
+            (where, shown)
+            for where, shown in _credential_urls(project, segment)
+            if not endpoints.is_loopback(shown)
+        ]
+        for where, shown in remote:
+            yield (
+                f"{key}sandbox: true is allowed only when every URL of the stack is loopback "
+                f"(127.0.0.1/localhost), but {where} is '{webhook_url.shown(shown)}'"
+            )
+
+
+def _credential_urls(project: _ProjectConfig, segment: SegmentConfig) -> Iterator[tuple[str, str]]:
+    """Every URL of the stack that receives a credential, with its key path."""
+    yield f"{SEGMENT}:url", segment_url(segment)
+    if project.pendula_api_url:
+        yield f"{PROJECT}:pendulaApiUrl", project.pendula_api_url
+    for d_index, destination in enumerate(project.destinations):
+        for f_index, flow in enumerate(destination.flows):
+            yield f"{PROJECT}:destinations[{d_index}].flows[{f_index}].url", flow.url
 
 
 def _trigger_problems(f_key: str, flow: FlowConfig) -> Iterator[str]:
@@ -407,24 +632,27 @@ def _trigger_problems(f_key: str, flow: FlowConfig) -> Iterator[str]:
 
 
 def _custom_context_problems(key: str, value: str | dict[str, Any] | None) -> Iterator[str]:
-    if isinstance(value, str) and (not value.isascii() or any(c in value for c in "\r\n")):
-        yield (
-            f"{key}: {value!r} is not a valid header value: Segment sends only ASCII "
-            "header values without line breaks (write non-ASCII text in an object, "
-            "which is sent as JSON with \\u escapes)"
-        )
+    if isinstance(value, str) and (problem := validators.header_value_problem(value)):
+        yield f"{key}: {problem}"
 
 
 def _token_problems(key: str, flow: FlowConfig, project: _ProjectConfig) -> Iterator[str]:
     token = flow.token
     tokens_key = f"{PROJECT}:pendulaTokens.{flow.name}"
     if token.scheme is AuthScheme.BASIC:
-        if not token.tenant_id:
+        if token.tenant_id is None:
             yield f"{key}.tenantId: required with scheme 'basic' (the Basic user name)"
-        elif not token.tenant_id.isascii() or ":" in token.tenant_id or not token.tenant_id:
-            yield f"{key}.tenantId: {token.tenant_id!r} must be ASCII without ':'"
+        elif problem := validators.tenant_id_problem(token.tenant_id):
+            yield f"{key}.tenantId: {problem}"
     elif token.tenant_id is not None:
         yield f"{key}.tenantId: only used with scheme 'basic'"
+    if token.mode is TokenMode.MANAGED:
+        for name, value, check in (
+            ("name", token.name, validators.token_name_problem),
+            ("description", token.description, validators.token_description_problem),
+        ):
+            if value is not None and (problem := check(value)):
+                yield f"{key}.{name}: {problem}"
     if token.mode is TokenMode.PROVIDED:
         if token.name is not None or token.description is not None:
             yield f"{key}: name/description only apply to mode 'managed'"
@@ -434,9 +662,9 @@ def _token_problems(key: str, flow: FlowConfig, project: _ProjectConfig) -> Iter
                 f"{tokens_key}: missing; set it with "
                 f"`pulumi config set --secret --path 'pendulaTokens.{flow.name}' <token>`"
             )
-        elif secret != SECRET_PLACEHOLDER and not _is_header_safe_token(secret):
+        elif secret != SECRET_PLACEHOLDER and validators.token_text_problem(secret):
             # Never echo the value: it is a credential.
-            yield f"{tokens_key}: the token must be non-empty ASCII without whitespace"
+            yield f"{tokens_key}: the token {validators.token_text_problem(secret)}"
     else:
         if flow.name in project.pendula_tokens:
             yield f"{tokens_key}: not used with mode 'managed' (Pendula's API creates the token)"
@@ -447,28 +675,37 @@ def _token_problems(key: str, flow: FlowConfig, project: _ProjectConfig) -> Iter
             )
 
 
-def _is_header_safe_token(token: str) -> bool:
-    return bool(token) and token.isascii() and not any(c.isspace() for c in token)
-
-
 def _secret_storage_problems(
-    project: _ProjectConfig, raw: Mapping[str, Any], secret_keys: frozenset[str]
+    project: _ProjectConfig,
+    raw: Mapping[str, Any],
+    secret_keys: frozenset[str],
+    segment: SegmentConfig,
 ) -> Iterator[str]:
-    """Credentials live only in ``secure:`` keys, and never leak into plain keys."""
+    """Credentials live only in ``secure:`` keys, and never leak into plain keys.
+
+    Every credential key counts, whatever its namespace (``segment:token`` as much as
+    ``pendulaTokens``); only a sandbox stack (every URL loopback, see ``_endpoint_problems``)
+    may keep throwaway values in plaintext.
+    """
     if not project.sandbox:
-        for name in sorted(SECRET_KEYS & set(raw)):
-            if name not in secret_keys and raw[name]:
+        for key, value in _credential_values(raw, segment):
+            namespace, _, name = key.partition(":")
+            secure = segment.secret_keys if namespace == SEGMENT else secret_keys
+            if name not in secure and value:
+                path = f"'{name}.<key>'" if isinstance(value, dict) else name
+                command = f"pulumi config set --secret {'--path ' if '<' in path else ''}{path}"
                 yield (
-                    f"{PROJECT}:{name}: holds credentials in plaintext; store every value "
-                    f"with `pulumi config set --secret --path '{name}.<key>' <value>` "
-                    "(plaintext is allowed only in the sandbox stack)"
+                    f"{key}: holds credentials in plaintext; store every value with "
+                    f"`{command} <value>` (plaintext is allowed only in the sandbox stack)"
                 )
+    segment_token = segment.values.get("token")
     secrets = [
         s
         for s in [
             *project.pendula_tokens.values(),
             *project.shared_secrets.values(),
             project.pendula_api_token or "",
+            segment_token if isinstance(segment_token, str) else "",
         ]
         if len(s) >= 4 and s != SECRET_PLACEHOLDER
     ]
@@ -511,8 +748,9 @@ def _format_pydantic_error(error: Any) -> str:
     kind = error["type"]
     if kind == "extra_forbidden":
         model = _model_for(loc[:-1])
-        allowed = ", ".join(sorted(f.alias or n for n, f in model.model_fields.items()))
-        return f"{path}: unknown key; allowed keys here: {allowed}"
+        names = sorted(f.alias or n for n, f in model.model_fields.items())
+        hint = _did_you_mean(str(loc[-1]), names)
+        return f"{path}: unknown key{hint}; allowed keys here: {', '.join(names)}"
     if kind == "missing":
         return f"{path}: required key is missing"
     message = error["msg"]
@@ -549,7 +787,7 @@ def _loc_to_path(loc: tuple[Any, ...]) -> str:
 # --- building the validated config ----------------------------------------------------
 
 
-def _build(project: _ProjectConfig) -> StackConfig:
+def _build(project: _ProjectConfig, segment: SegmentConfig) -> StackConfig:
     destinations = []
     for d_index, d in enumerate(project.destinations):
         flows = []
@@ -608,12 +846,16 @@ def _build(project: _ProjectConfig) -> StackConfig:
         production=project.production,
         max_mappings_per_destination=project.max_mappings_per_destination,
         pendula_api_url=project.pendula_api_url,
+        allowed_segment_api_hosts=tuple(h.lower() for h in project.allowed_segment_api_hosts),
+        segment_url=segment_url(segment) if segment.values.get("url") else None,
     )
 
 
 def canonical_json(value: Any) -> str:
     """One byte-exact JSON text per value, so the same config never shows a diff."""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+    return json.dumps(
+        value, sort_keys=True, separators=(",", ":"), ensure_ascii=True, allow_nan=False
+    )
 
 
 def custom_context_header(value: str | Mapping[str, Any] | None) -> str | None:

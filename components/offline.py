@@ -165,6 +165,7 @@ def run_program(
     stack: str = "dev",
     preview: bool = False,
     provider_config: Mapping[str, str] | None = None,
+    provider_secret_keys: Iterable[str] = (),
     monitor: RecordingMonitor | None = None,
 ) -> list[RecordedResource]:
     """Run ``__main__.py``'s program with these project config values; return the registrations.
@@ -175,7 +176,9 @@ def run_program(
     """
     config = {f"{PROJECT}:{k}": _config_text(v) for k, v in values.items()}
     config.update(provider_config or {})
-    pulumi.runtime.set_all_config(config, [f"{PROJECT}:{k}" for k in secret_keys])
+    pulumi.runtime.set_all_config(
+        config, [f"{PROJECT}:{k}" for k in secret_keys] + list(provider_secret_keys)
+    )
     monitor = monitor or RecordingMonitor(RecordingMocks(preview=preview))
     # Package registrations are cached per process; a fresh run must register again.
     SETTINGS.package_refs = {}

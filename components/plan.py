@@ -20,15 +20,32 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pulumi.output import Unknown
 
 from components.config import (
+    MAX_STACK_FILE_BYTES,
     PROJECT,
     SECRET_KEYS,
+    SEGMENT_DEFAULT_URL,
     ConfigError,
+    SegmentConfig,
     StackConfig,
     parse_stack_config,
+    split_stack_config,
+)
+from components.escaping import (
+    escape_json,
+    escape_markdown,
+    escape_terminal,
+    markdown_code,
+    markdown_fence,
+)
+from components.files import (
+    MAX_EVENT_FILE_BYTES,
+    FileError,
+    load_yaml_text,
+    read_project_file,
+    read_text_limited,
 )
 from components.mapping import MappingError, render
 from components.offline import (
@@ -42,6 +59,7 @@ from components.offline import (
 )
 from components.pendula.flow_token import REPLACING_FIELDS as TOKEN_REPLACING_FIELDS
 from components.plan_diagram import mermaid_block
+from components.redaction import redact_text, redact_value, shown_url
 from components.trigger import subscription_settings
 from policy.rules import UNKNOWN, PolicyConfig, StackResource, check_resource, check_stack
 
@@ -92,42 +110,43 @@ class StackInput:
     secrets: frozenset[str] = field(repr=False)
     """Every secret text the program may see (plaintext sandbox values and stand-ins), so the
     rendered plan can be scrubbed of them as a last line of defence."""
+    segment: SegmentConfig = field(default_factory=SegmentConfig, repr=False)
+    """The ``segment:`` keys (``token`` replaced like a project secret)."""
+    other_keys: tuple[str, ...] = ()
+    """Keys of other namespaces, checked for near-miss typos of ours."""
 
 
 def read_stack_text(text: str, label: str) -> StackInput:
     """Parse a stack file's text; ``secure:`` leaves become stand-ins, never decrypted."""
     try:
-        document = yaml.safe_load(text) or {}
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}" if mark is not None else ""
-        problem = getattr(exc, "problem", None) or type(exc).__name__
-        raise PlanError(f"{label}: not valid YAML ({problem}{where})", EXIT_UNREADABLE) from None
+        document = load_yaml_text(text, label) or {}
+    except FileError as exc:
+        raise PlanError(str(exc), EXIT_UNREADABLE) from None
     config = document.get("config") if isinstance(document, dict) else None
     if config is not None and not isinstance(config, dict):
         raise PlanError(f"{label}: 'config' must be a mapping of keys", EXIT_UNREADABLE)
-    values: dict[str, Any] = {}
-    secret_keys: set[str] = set()
     secrets: set[str] = set()
+    split = split_stack_config(config or {}, lambda value: _replace_secure(value, secrets))
+    for name in SECRET_KEYS & set(split.values):
+        secrets.update(s for s in _leaf_strings(split.values[name]) if s)
     provider: dict[str, str | None] = {}
-    prefix = f"{PROJECT}:"
-    for raw_key, value in (config or {}).items():
-        key = str(raw_key)
-        if key.startswith(prefix):
-            name = key[len(prefix) :]
-            replaced, all_secure = _replace_secure(value, secrets)
-            values[name] = replaced
-            if all_secure:
-                secret_keys.add(name)
-            if name in SECRET_KEYS:
-                secrets.update(s for s in _leaf_strings(replaced) if s)
-        elif key == _PROVIDER_URL_KEY:
-            provider["url"] = None if isinstance(value, dict) else str(value)
-        elif key == _PROVIDER_TOKEN_KEY:
-            provider["token"] = SECRET
-            if isinstance(value, str):
-                secrets.add(value)
-    return StackInput(label, values, frozenset(secret_keys), provider, frozenset(secrets))
+    url = split.segment.values.get("url")
+    if url is not None:
+        provider["url"] = None if "url" in split.segment.secret_keys else str(url)
+    if "token" in split.segment.values:
+        provider["token"] = SECRET
+        token = split.segment.values["token"]
+        if isinstance(token, str) and token:
+            secrets.add(token)
+    return StackInput(
+        label,
+        split.values,
+        frozenset(split.secret_keys),
+        provider,
+        frozenset(secrets),
+        split.segment,
+        split.other_keys,
+    )
 
 
 def _replace_secure(value: Any, secrets: set[str]) -> tuple[Any, bool]:
@@ -175,8 +194,25 @@ def run_stack(stack: StackInput, stack_name: str) -> ProgramRun:
     """Validate the config and run the real program under mocks, as a preview would."""
     run = ProgramRun(stack)
     try:
-        run.config = parse_stack_config(stack.values, stack.secret_keys, source=stack.label)
-        run.resources = run_program(stack.values, stack.secret_keys, stack=stack_name, preview=True)
+        run.config = parse_stack_config(
+            stack.values,
+            stack.secret_keys,
+            source=stack.label,
+            segment=stack.segment,
+            other_keys=stack.other_keys,
+        )
+        provider_config = {
+            f"segment:{name}": value if isinstance(value, str) else json.dumps(value)
+            for name, value in stack.segment.values.items()
+        }
+        run.resources = run_program(
+            stack.values,
+            stack.secret_keys,
+            stack=stack_name,
+            preview=True,
+            provider_config=provider_config,
+            provider_secret_keys=[f"segment:{name}" for name in stack.segment.secret_keys],
+        )
     except ConfigError as exc:
         run.problems = list(exc.problems)
     except Exception as exc:  # any program failure is a finding of the plan, not a crash
@@ -295,17 +331,26 @@ def _body_preview(flow: Any, data: Any, root: Path, key: str) -> tuple[Any, str 
         return None, None
     shown = f"{key}: '{flow.sample_event}'"
     try:
-        event = json.loads((root / flow.sample_event).read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        return None, f"{shown} not found (paths start at the project root, {root})"
-    except (OSError, ValueError) as exc:
+        event = json.loads(
+            read_project_file(root, flow.sample_event, key, MAX_EVENT_FILE_BYTES),
+            parse_constant=_refuse_constant,
+        )
+    except FileError as exc:
+        return None, str(exc)
+    except (ValueError, RecursionError) as exc:
         return None, f"{shown} cannot be read as JSON ({exc})"
     if not isinstance(event, dict):
         return None, f"{shown} must hold one JSON object (a Segment event)"
     try:
-        return render(data, event), None
+        # Shown to reviewers, so credentials typed into the sample event are hidden.
+        return redact_value(render(data, event)), None
     except MappingError as exc:
         return None, f"{shown}: rendering the flow's data mapping fails: {exc}"
+
+
+def _refuse_constant(name: str) -> Any:
+    """``json.loads`` hook: NaN/Infinity are not JSON, and Segment refuses them."""
+    raise ValueError(f"{name} is not a JSON number")
 
 
 def _destinations(run: ProgramRun, root: Path) -> tuple[list[dict[str, Any]], list[str]]:
@@ -553,12 +598,12 @@ def find_project_root(stacks_dir: Path) -> Path:
 
 
 def read_stack_file(path: Path) -> StackInput:
+    if not path.exists():
+        raise PlanError(f"{path}: no such stack file", EXIT_UNREADABLE)
     try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise PlanError(f"{path}: no such stack file", EXIT_UNREADABLE) from None
-    except OSError as exc:
-        raise PlanError(f"{path}: cannot be read ({exc.strerror})", EXIT_UNREADABLE) from None
+        text = read_text_limited(path, MAX_STACK_FILE_BYTES, label=str(path))
+    except FileError as exc:
+        raise PlanError(str(exc), EXIT_UNREADABLE) from None
     return read_stack_text(text, str(path))
 
 
@@ -584,10 +629,25 @@ def read_stack_at_ref(path: Path, ref: str) -> StackInput | None:
     spec = f"{ref}:./{name}"
     if git("cat-file", "-e", spec).returncode != 0:
         return None
-    shown = git("show", spec)
-    if shown.returncode != 0:
-        raise PlanError(f"--against {ref}: {shown.stderr.strip()}", EXIT_UNREADABLE)
-    return read_stack_text(shown.stdout, f"{path} at {ref}")
+    label = f"{path} at {ref}"
+    shown = git("cat-file", "-s", spec)
+    if shown.returncode == 0 and int(shown.stdout.strip() or 0) > MAX_STACK_FILE_BYTES:
+        raise PlanError(f"{label}: larger than {MAX_STACK_FILE_BYTES} bytes", EXIT_UNREADABLE)
+    shown_bytes = subprocess.run(  # noqa: S603 (fixed argv, no shell)
+        ["git", "-C", str(directory), "show", spec],  # noqa: S607
+        capture_output=True,
+        check=False,
+    )
+    if shown_bytes.returncode != 0:
+        error = shown_bytes.stderr.decode("utf-8", "replace").strip()
+        raise PlanError(f"--against {ref}: {error}", EXIT_UNREADABLE)
+    try:
+        text = shown_bytes.stdout.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise PlanError(
+            f"{label}: is not UTF-8 text (invalid byte at offset {exc.start})", EXIT_UNREADABLE
+        ) from None
+    return read_stack_text(text, label)
 
 
 def build_plan(request: PlanRequest) -> dict[str, Any]:
@@ -610,6 +670,8 @@ def build_plan(request: PlanRequest) -> dict[str, Any]:
         "destinations": [],
         "problems": list(head.problems),
         "violations": [],
+        "settings": stack_settings(head.config) if head.config is not None else {},
+        "review": [],
     }
     if head.config is not None and not head.problems:
         document["resources"] = _resource_rows(head)
@@ -618,6 +680,11 @@ def build_plan(request: PlanRequest) -> dict[str, Any]:
         document["violations"] = check_policies(head)
     if request.against is not None:
         document["against"] = _against(request.against, base_input, head, request.stack)
+        document["review"] = [
+            f"{change['key']} changed: {_value(change['old'])} → {_value(change['new'])} "
+            "(this decides where credentials are sent; review it)"
+            for change in document["against"]["settingChanges"]
+        ]
     document["status"] = _status(document)
     document["_secrets"] = head_input.secrets | (base_input.secrets if base_input else set())
     return document
@@ -627,7 +694,13 @@ def _against(
     ref: str, base_input: StackInput | None, head: ProgramRun, stack: str
 ) -> dict[str, Any]:
     if head.problems:
-        return {"ref": ref, "existed": base_input is not None, "changes": [], "summary": {}}
+        return {
+            "ref": ref,
+            "existed": base_input is not None,
+            "changes": [],
+            "summary": {},
+            "settingChanges": [],
+        }
     if base_input is None:
         base = ProgramRun(StackInput(ref, {}, frozenset(), {}, frozenset()))
     else:
@@ -642,11 +715,33 @@ def _against(
     summary = {a: 0 for a in ("create", "update", "replace", "delete", "same")}
     for entry in changes:
         summary[entry["action"]] += 1
+    old_settings = stack_settings(base.config) if base.config is not None else {}
+    new_settings = stack_settings(head.config) if head.config is not None else {}
     return {
         "ref": ref,
         "existed": base_input is not None,
         "changes": [c for c in changes if c["action"] != "same"],
         "summary": summary,
+        "settingChanges": [
+            {"key": key, "old": old_settings.get(key), "new": new_settings.get(key)}
+            for key in new_settings
+            if old_settings.get(key) != new_settings.get(key)
+        ],
+    }
+
+
+def stack_settings(config: StackConfig) -> dict[str, Any]:
+    """Where the stack's credentials go, and the flags that loosen the rules: each change to
+    one of these is called out for review (``--against``), in every output format."""
+    return {
+        "segment:url": shown_url(config.segment_url or SEGMENT_DEFAULT_URL),
+        f"{PROJECT}:pendulaApiUrl": (
+            shown_url(config.pendula_api_url) if config.pendula_api_url else None
+        ),
+        f"{PROJECT}:allowedPendulaHosts": list(config.allowed_pendula_hosts),
+        f"{PROJECT}:allowedSegmentApiHosts": list(config.allowed_segment_api_hosts),
+        f"{PROJECT}:sandbox": config.sandbox,
+        f"{PROJECT}:production": config.production,
     }
 
 
@@ -672,19 +767,20 @@ def public(document: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def redact(text: str, document: Mapping[str, Any]) -> str:
-    """Last line of defence: no secret text from the stack file may reach the output."""
+    """Last line of defence: no secret text from the stack file may reach the output, and no
+    credential typed into a URL or a value (``components.redaction``)."""
     for secret in sorted(document.get("_secrets", ()), key=len, reverse=True):
         if len(secret) >= 4:
             text = text.replace(secret, SECRET)
-    return text
+    return redact_text(text)
 
 
 # --- rendering ----------------------------------------------------------------------------
 
 
 def render_json(document: Mapping[str, Any]) -> str:
-    """Stable, machine-readable: sorted keys, two-space indent."""
-    return json.dumps(public(document), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+    """Stable, machine-readable: sorted keys, two-space indent, ASCII only (``escape_json``)."""
+    return escape_json(public(document), indent=2) + "\n"
 
 
 def _value(value: Any) -> str:
@@ -711,7 +807,20 @@ def _change_text(row: Mapping[str, Any]) -> str:
 _ACTION_SIGN = {"create": "+", "delete": "-", "replace": "+-", "update": "~", "same": " "}
 
 
+def _terminal_safe(value: Any) -> Any:
+    """Every string of the document escaped for a terminal, dictionary keys included."""
+    if isinstance(value, str):
+        return escape_terminal(value)
+    if isinstance(value, dict):
+        return {escape_terminal(str(k)): _terminal_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_terminal_safe(v) for v in value]
+    return value
+
+
 def render_text(document: Mapping[str, Any]) -> str:
+    """For terminals: every value escaped (``escape_terminal``) before it is laid out."""
+    document = _terminal_safe(dict(document))
     lines = [
         f"Stack {document['stack']} ({document['stackFile']}): offline plan, nothing is "
         "deployed; secure values are not decrypted.",
@@ -721,6 +830,10 @@ def render_text(document: Mapping[str, Any]) -> str:
         f"Segment provider: url {provider['url'] or '(default)'}, "
         f"token {provider['token'] or '(not set)'}"
     )
+    lines += _settings_text(document["settings"])
+    if document["review"]:
+        lines += ["", f"REVIEW: credential endpoints changed ({len(document['review'])}):"]
+        lines += [f"  ! {message}" for message in document["review"]]
     if document["resources"]:
         lines += ["", f"Resources ({len(document['resources'])}):"]
         depth = _depths(document["resources"])
@@ -740,6 +853,21 @@ def render_text(document: Mapping[str, Any]) -> str:
     lines += _against_text(document.get("against"))
     lines += _findings_text(document)
     return "\n".join(lines) + "\n"
+
+
+def _settings_text(settings: Mapping[str, Any]) -> list[str]:
+    if not settings:
+        return []
+    flags = [name for name in ("production", "sandbox") if settings.get(f"{PROJECT}:{name}")]
+    return [
+        f"Stack: {', '.join(flags) + ' stack' if flags else 'neither production nor sandbox'}; "
+        f"production {_value(settings[f'{PROJECT}:production'])}, "
+        f"sandbox {_value(settings[f'{PROJECT}:sandbox'])}",
+        f"Credential endpoints: segment:url {settings['segment:url']}, pendulaApiUrl "
+        f"{settings[f'{PROJECT}:pendulaApiUrl'] or '(none)'}; allowed Pendula hosts "
+        f"{', '.join(settings[f'{PROJECT}:allowedPendulaHosts'])}; allowed Segment API hosts "
+        f"{', '.join(settings[f'{PROJECT}:allowedSegmentApiHosts'])}",
+    ]
 
 
 def _depths(rows: Sequence[Mapping[str, Any]]) -> dict[str, int]:
@@ -782,6 +910,10 @@ def _against_text(against: Mapping[str, Any] | None) -> list[str]:
         lines.append("  (the stack file does not exist there: everything is new)")
     if against["summary"]:
         lines.append("  " + _summary_text(against["summary"]))
+    for change in against.get("settingChanges", []):
+        lines.append(
+            f"  ~ setting {change['key']}: {_value(change['old'])} → {_value(change['new'])}"
+        )
     for entry in against["changes"]:
         lines.append(f"  {_ACTION_SIGN[entry['action']]} {entry['action']} {entry['name']}"
                      f"  {entry['type']}")  # fmt: skip
@@ -811,19 +943,26 @@ def _findings_text(document: Mapping[str, Any]) -> list[str]:
 
 
 def _md(value: Any) -> str:
-    """A table cell: code-formatted, pipes escaped."""
+    """A table cell holding a value: one inline code span (``markdown_code``)."""
     text = _value(value) if not isinstance(value, str) else value
-    return "`" + text.replace("|", "\\|").replace("`", "'") + "`"
+    return markdown_code(text)
 
 
 def render_markdown(document: Mapping[str, Any]) -> str:
-    """For a pull-request comment: headings, tables, collapsed body previews."""
+    """For a pull-request comment: headings, tables, collapsed body previews.
+
+    Every value from the stack file, an event or a server goes through ``markdown_code``
+    (code spans), ``markdown_fence`` (code blocks) or ``escape_markdown`` (prose), so none
+    can add HTML, links or formatting to the comment.
+    """
     provider = document["segmentProvider"]
     lines = [
-        f"## Offline plan: stack `{document['stack']}`",
+        f"## Offline plan: stack {markdown_code(document['stack'])}",
         "",
-        f"Stack file `{document['stackFile']}` · Segment API `{provider['url'] or '(default)'}` "
-        f"· token `{provider['token'] or '(not set)'}` · secure values are not decrypted.",
+        f"Stack file {markdown_code(document['stackFile'])} · Segment API "
+        f"{markdown_code(provider['url'] or '(default)')} "
+        f"· token {markdown_code(provider['token'] or '(not set)')} · secure values are not "
+        "decrypted.",
     ]
     status = {
         "ok": "✅ configuration valid, all policies pass",
@@ -831,13 +970,29 @@ def render_markdown(document: Mapping[str, Any]) -> str:
         "policy-violations": "❌ policy violations",
     }[document["status"]]
     lines += ["", f"**Status:** {status}"]
+    if document["review"]:
+        lines += [
+            "",
+            "> [!WARNING]",
+            "> **Credential endpoints changed**: these settings decide where the Segment and "
+            "Pendula credentials are sent. Review each one:",
+        ]
+        lines += [f"> - {escape_markdown(message)}" for message in document["review"]]
+    lines += _md_settings(document["settings"])
     against = document.get("against")
     if against is not None:
-        lines += ["", f"### Changes against `{against['ref']}`", ""]
+        lines += ["", f"### Changes against {markdown_code(against['ref'])}", ""]
         if not against["existed"]:
             lines += ["The stack file does not exist there: everything is new.", ""]
         if against["summary"]:
             lines += [_summary_text(against["summary"]) + ".", ""]
+        if against.get("settingChanges"):
+            lines += ["| setting | before | after |", "|---|---|---|"]
+            lines += [
+                f"| {markdown_code(c['key'])} | {_md(c['old'])} | {_md(c['new'])} |"
+                for c in against["settingChanges"]
+            ]
+            lines.append("")
         if against["changes"]:
             lines += [
                 "| action | resource | type | key | before | after |",
@@ -850,13 +1005,13 @@ def render_markdown(document: Mapping[str, Any]) -> str:
     if document["resources"]:
         lines += ["", "### Resources", "", "| resource | type | parent |", "|---|---|---|"]
         for r in document["resources"]:
-            parent = f"`{r['parent']}`" if r["parent"] else "—"
-            lines.append(f"| `{r['name']}` | `{r['type']}` | {parent} |")
+            parent = markdown_code(r["parent"]) if r["parent"] else "—"
+            lines.append(f"| {markdown_code(r['name'])} | {markdown_code(r['type'])} | {parent} |")
     for destination in document["destinations"]:
         lines += _md_destination(destination)
     if document["problems"]:
         lines += ["", "### Configuration problems", ""]
-        lines += [f"- {p}" for p in document["problems"]]
+        lines += [f"- {escape_markdown(p)}" for p in document["problems"]]
     if document["violations"]:
         lines += [
             "",
@@ -866,29 +1021,53 @@ def render_markdown(document: Mapping[str, Any]) -> str:
             "|---|---|---|",
         ]
         for v in document["violations"]:
-            message = v["message"].replace("|", "\\|")
-            lines.append(f"| `{v['policy']}` | `{v['resource']}` | {message} |")
+            lines.append(
+                f"| {markdown_code(v['policy'])} | {markdown_code(v['resource'])} "
+                f"| {escape_markdown(v['message'])} |"
+            )
     diagram = mermaid_block(document)  # the picture opens the comment, under its heading
     lines[1:1] = ["", *diagram] if diagram else []
     return "\n".join(lines) + "\n"
 
 
+def _md_settings(settings: Mapping[str, Any]) -> list[str]:
+    if not settings:
+        return []
+    production = settings[f"{PROJECT}:production"]
+    sandbox = settings[f"{PROJECT}:sandbox"]
+    pendula_hosts = settings[f"{PROJECT}:allowedPendulaHosts"]
+    segment_hosts = settings[f"{PROJECT}:allowedSegmentApiHosts"]
+    return [
+        "",
+        f"**Stack:** production {markdown_code(_value(production))}"
+        f"{' (production stack)' if production else ''}, "
+        f"sandbox {markdown_code(_value(sandbox))} · **credential endpoints:** "
+        f"Segment {markdown_code(settings['segment:url'])}, Pendula token API "
+        f"{markdown_code(settings[f'{PROJECT}:pendulaApiUrl'] or '(none)')}, allowed Pendula "
+        f"hosts {markdown_code(', '.join(pendula_hosts))}, allowed "
+        f"Segment API hosts {markdown_code(', '.join(segment_hosts))}",
+    ]
+
+
 def _md_change_row(entry: Mapping[str, Any], row: Mapping[str, Any] | None) -> str:
     action = entry["action"].upper() if entry["action"] == "replace" else entry["action"]
-    head = f"| {action} | `{entry['name']}` | `{entry['type']}` |"
+    head = f"| {action} | {markdown_code(entry['name'])} | {markdown_code(entry['type'])} |"
     if row is None:
         return head + " | | |"
     key = row["key"] + (" (replace)" if row["action"] == "replace" else "")
     if row.get("note", "").startswith("changed"):
-        return head + f" {_md(key)} | `{SECRET}` | `{SECRET}` {row['note']} |"
-    note = f" ({row['note']})" if row.get("note") else ""
+        return (
+            head + f" {_md(key)} | {markdown_code(SECRET)} | {markdown_code(SECRET)} "
+            f"{escape_markdown(row['note'])} |"
+        )
+    note = f" ({escape_markdown(row['note'])})" if row.get("note") else ""
     return head + f" {_md(key)} | {_md(row['old'])} | {_md(row['new'])}{note} |"
 
 
 def _md_destination(destination: Mapping[str, Any]) -> list[str]:
     lines = [
         "",
-        f"### Destination `{destination['name']}`",
+        f"### Destination {markdown_code(destination['name'])}",
         "",
         f"{_md(destination['displayName'])} on source {_md(destination['sourceId'])}, "
         f"{'enabled' if destination['enabled'] else 'disabled'}"
@@ -901,31 +1080,33 @@ def _md_destination(destination: Mapping[str, Any]) -> list[str]:
     for flow in destination["flows"]:
         token = flow["token"]
         lines.append(
-            f"| `{flow['name']}` | {'yes' if flow['enabled'] else 'no'} | {_md(flow['trigger'])} "
+            f"| {markdown_code(flow['name'])} | {'yes' if flow['enabled'] else 'no'} "
+            f"| {_md(flow['trigger'])} "
             f"| {_md(str(flow['method']) + ' ' + str(flow['url']))} "
             f"| {_md('off' if flow['enableBatching'] is False else 'ON')} "
-            f"(batch_size {flow['batchSize']}) "
+            f"(batch_size {escape_markdown(str(flow['batchSize']))}) "
             f"| {_md(flow['customContext']) if flow['customContext'] else '—'} "
-            f"| {token['mode']}, {token['scheme']}, `Authorization: "
-            f"{flow['headers']['Authorization']}` |"
+            f"| {escape_markdown(token['mode'])}, {escape_markdown(token['scheme'])}, "
+            f"{markdown_code('Authorization: ' + str(flow['headers']['Authorization']))} |"
         )
     for flow in destination["flows"]:
         if not flow["sampleEvent"]:
             continue
         body = (
-            json.dumps(flow["bodyPreview"], indent=2, sort_keys=True, ensure_ascii=False)
+            escape_json(flow["bodyPreview"], indent=2)
             if flow["bodyPreview"] is not None
             else "(not available, see configuration problems)"
         )
+        # Inside <details>/<summary> Markdown is not processed, so only the flow's name (a
+        # validated slug, html-escaped all the same) goes there; the path follows as Markdown.
         lines += [
             "",
             "<details>",
-            f"<summary>Body preview: <code>{flow['name']}</code> for "
-            f"<code>{flow['sampleEvent']}</code></summary>",
+            f"<summary>Body preview: <code>{escape_markdown(flow['name'])}</code></summary>",
             "",
-            "```json",
-            body,
-            "```",
+            f"For the sample event {markdown_code(flow['sampleEvent'])}:",
+            "",
+            markdown_fence(body, "json"),
             "",
             "</details>",
         ]

@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
 import requests
 
+from components.endpoints import DEFAULT_SEGMENT_API_HOSTS, endpoint_problem
+from components.redaction import shown_url
 from components.unreachable import CONNECT_TIMEOUT_SECONDS, why_unreachable
 
 DEFAULT_URL = "https://api.segmentapis.com"
@@ -60,14 +62,23 @@ class SegmentApi:
         max_wait_seconds: float = 60.0,
         timeout_seconds: float = 30.0,
         sleep: Callable[[float], None] = time.sleep,
+        allowed_hosts: Iterable[str] = DEFAULT_SEGMENT_API_HOSTS,
     ) -> None:
         if not token or not token.strip():
             raise ValueError("token: a Segment Public API token is required (PUBLIC_API_TOKEN)")
-        parts = urlsplit(base_url)
+        try:
+            parts = urlsplit(base_url)
+        except ValueError:
+            parts = urlsplit("")
         if parts.scheme not in ("https", "http") or not parts.hostname:
             raise ValueError(
-                f"url: {base_url!r} is not an http(s) URL (for example {DEFAULT_URL} or {EU_URL})"
+                f"url: '{shown_url(base_url)}' is not an http(s) URL (for example {DEFAULT_URL} "
+                f"or {EU_URL})"
             )
+        # The token is sent there: the rule of every credential endpoint (components.endpoints).
+        # Loopback is allowed: reading from a local sandbox sends nothing off this machine.
+        if problem := endpoint_problem(base_url, allowed_hosts, allow_loopback=True):
+            raise ValueError(f"url: {problem}")
         if not 1 <= page_size <= 1000:
             raise ValueError(f"page_size: {page_size} is out of range; allowed 1..1000")
         self.base_url = base_url.rstrip("/")
@@ -158,14 +169,18 @@ class SegmentApi:
                         "GET",
                         path,
                         None,
-                        f"could not reach {self.base_url}{path}: {unreachable}. Check the "
+                        f"could not reach {shown_url(self.base_url)}{path}: {unreachable}. "
+                        "Check the "
                         "network (or proxy) and the API URL (--segment-url or PUBLIC_API_URL: "
                         f"{DEFAULT_URL} for US workspaces, {EU_URL} for EU)",
                     ) from None
                 # requests' messages carry the URL but never the headers, so no token.
                 if attempt == self.max_attempts:
                     raise SegmentApiError(
-                        "GET", path, None, f"no answer from {self.base_url}: {type(exc).__name__}"
+                        "GET",
+                        path,
+                        None,
+                        f"no answer from {shown_url(self.base_url)}: {type(exc).__name__}",
                     ) from None
                 self._sleep(self._backoff(attempt))
                 continue

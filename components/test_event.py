@@ -26,6 +26,7 @@ import requests
 
 from components.conditions import ConditionError, LeafVerdict, compile_trigger, explain, parse_fql
 from components.config import SECRET_PLACEHOLDER, Flow, TokenMode
+from components.files import MAX_EVENT_FILE_BYTES, FileError, read_text_limited
 from components.mapping import render
 from components.pendula.flow_token import authorization_header, fingerprint
 from components.trigger import CUSTOM_CONTEXT_HEADER
@@ -54,16 +55,20 @@ class PendulaUnreachableError(SendTestEventError):
 
 
 def load_event(path: Path) -> dict[str, Any]:
-    """One Segment event (a JSON object) from a file, or a clear error naming the file."""
+    """One Segment event (a JSON object) from a file, or a clear error naming the file.
+
+    The file must be a regular file of at most ``MAX_EVENT_FILE_BYTES`` (not ``/dev/zero``,
+    not a FIFO), UTF-8, and JSON without ``NaN``/``Infinity`` (Segment cannot carry them).
+    """
+    if not path.exists():
+        raise SendTestEventError(f"--event: '{path}' does not exist")
     try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise SendTestEventError(f"--event: '{path}' does not exist") from None
-    except OSError as exc:
-        raise SendTestEventError(f"--event: '{path}' cannot be read ({exc.strerror})") from None
+        text = read_text_limited(path, MAX_EVENT_FILE_BYTES, label=f"--event: '{path}'")
+    except FileError as exc:
+        raise SendTestEventError(str(exc)) from None
     try:
-        event = json.loads(text)
-    except ValueError as exc:
+        event = json.loads(text, parse_constant=_refuse_constant)
+    except (ValueError, RecursionError) as exc:
         raise SendTestEventError(f"--event: '{path}' is not valid JSON ({exc})") from None
     if not isinstance(event, dict):
         raise SendTestEventError(
@@ -71,6 +76,10 @@ def load_event(path: Path) -> dict[str, Any]:
             f"got {type(event).__name__}"
         )
     return event
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
 
 
 # --- does the trigger match? -----------------------------------------------------------------

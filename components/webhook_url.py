@@ -14,24 +14,21 @@ import uuid
 from collections.abc import Iterable
 from urllib.parse import urlsplit
 
-DEFAULT_ALLOWED_HOSTS = ("pendula.app",)
-"""Pendula's documented webhook host."""
+from components.endpoints import DEFAULT_PENDULA_HOSTS, endpoint_problem
+from components.endpoints import LOOPBACK_HOSTS as _LOOPBACK_HOSTS
+from components.redaction import shown_url
 
-LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
-"""Hosts the local sandbox serves on; allowed (over http too) only where the caller says so."""
+DEFAULT_ALLOWED_HOSTS = DEFAULT_PENDULA_HOSTS
+LOOPBACK_HOSTS = _LOOPBACK_HOSTS
 
 PATH_SHAPE = "/webhook/inbound/<uuid>"
 
-_PATH = re.compile(r"^/webhook/inbound/(?P<flow_id>[0-9a-fA-F-]{36})$")
+_PATH = re.compile(r"^/webhook/inbound/(?P<flow_id>[0-9a-fA-F-]{36})\Z")
 
 
 def origin_allowed(url: str, allowed_hosts: Iterable[str], allow_loopback: bool) -> bool:
-    """https on an allowed host, or http(s) on a loopback host when ``allow_loopback``."""
-    parts = urlsplit(url)
-    host = (parts.hostname or "").lower()
-    if allow_loopback and host in LOOPBACK_HOSTS:
-        return parts.scheme in ("http", "https")
-    return parts.scheme == "https" and host in {h.lower() for h in allowed_hosts}
+    """Whether a token may be sent to ``url`` (``components.endpoints.endpoint_problem``)."""
+    return endpoint_problem(url, allowed_hosts, allow_loopback) is None
 
 
 def shape_problem(url: str) -> str | None:
@@ -57,38 +54,8 @@ def flow_id(url: str) -> str:
 
 
 def shown(url: str) -> str:
-    """``url`` fit for an error message: whatever may be a credential replaced by ``[hidden]``.
-
-    A credential hides in the user info (``user:pass@``), the fragment (``#access_token=…``) or
-    a query parameter named like one (``?token=…``, ``?api_key=…``), or is the parameter itself
-    (``?pdl_…``). Such a URL is refused anyway, and the message must not repeat the secret;
-    other parameters (``?debug=1``) stay, so the user sees what to remove.
-    """
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return "[URL not shown: it cannot be parsed]"
-    netloc = parts.netloc
-    if "@" in netloc:
-        netloc = "[hidden]@" + netloc.rpartition("@")[2]
-    query = "&".join(_shown_parameter(item) for item in parts.query.split("&"))
-    base = f"{parts.scheme}://{netloc}" if parts.scheme or netloc else ""
-    return (
-        base
-        + parts.path
-        + (f"?{query}" if parts.query else "")
-        + ("#[hidden]" if parts.fragment else "")
-    )
-
-
-_CREDENTIAL_NAME = re.compile(r"(?i)token|secret|key|auth|pass|pwd|sig|session|credential|code")
-
-
-def _shown_parameter(item: str) -> str:
-    name, equals, _ = item.partition("=")
-    if not equals:
-        return "[hidden]" if item else item
-    return f"{name}=[hidden]" if _CREDENTIAL_NAME.search(name) else item
+    """``url`` fit for an error message (``components.redaction.shown_url``)."""
+    return shown_url(url)
 
 
 def _is_uuid(text: str) -> bool:

@@ -18,7 +18,6 @@ import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final, Literal
-from urllib.parse import urlsplit
 
 SUBSCRIPTION_TYPE: Final = "segment:index/destinationSubscription:DestinationSubscription"
 DESTINATION_TYPE: Final = "segment:index/destination:Destination"
@@ -38,7 +37,7 @@ CONFIG_ALLOWED_HOSTS: Final = "allowedHosts"
 CONFIG_ALLOW_LOOPBACK: Final = "allowLoopback"
 CONFIG_MAX_MAPPINGS: Final = "maxMappingsPerDestination"
 
-_AUTHORIZATION_FORM = re.compile(r"^(Bearer|Basic) (\S+)$")
+_AUTHORIZATION_FORM = re.compile(r"^(Bearer|Basic) (\S+)\Z")
 _MIN_LEAK_LENGTH = 8
 """Shorter credentials would make the plain-text search match ordinary words."""
 
@@ -239,13 +238,35 @@ def settings_json_problem(raw: Any) -> str | None:
     if not isinstance(raw, str):
         return f"it is {_type_name(raw)}, not a string holding a JSON object"
     try:
-        parsed = json.loads(raw)
+        parsed = json.loads(raw, parse_constant=_refuse_constant)
+    except RecursionError:
+        return "it is nested too deeply"
     except ValueError as exc:
         # JSONDecodeError's text names a position, never the content, so it is safe to show.
         return f"it is not valid JSON: {exc}"
     if not isinstance(parsed, dict):
         return f"it holds JSON {_type_name(parsed)}, not an object"
     return None
+
+
+def _refuse_constant(name: str) -> Any:
+    """NaN/Infinity are not JSON; Segment's parser refuses them, so the settings would fail."""
+    raise ValueError(f"{name} is not a JSON number (JSON has no NaN/Infinity)")
+
+
+def _library(name: str) -> Any:
+    """A module of the program's library (``components``), imported when a rule runs.
+
+    Imported lazily so the pack loads (and reports this clearly) even where the library
+    cannot be imported; a rule that needs it then fails closed with a violation.
+    """
+    return importlib.import_module(f"components.{name}")
+
+
+_LIBRARY_MISSING = (
+    "Fix: run the pack from the repository checkout (policy/__main__.py puts the repository "
+    "root on sys.path) with the program's requirements installed in the pack's virtualenv."
+)
 
 
 def _type_name(value: Any) -> str:
@@ -426,53 +447,32 @@ def check_post_unbatched(
 def check_pendula_url(
     props: Mapping[str, Any], _secret_outputs: Sequence[str], config: PolicyConfig
 ) -> list[str]:
-    """The mapping posts over https to an allowed Pendula host (loopback only for the sandbox)."""
+    """The mapping posts over https to an allowed Pendula host (loopback only for the sandbox).
+
+    The rule is ``components.endpoints.endpoint_problem``, the one the stack config and the
+    token provider apply to every URL that receives a credential.
+    """
     settings = _settings_object(props)
     url = settings.get("url")
-    allowed = ", ".join(config.allowed_hosts)
     fix = (
         "Fix: use the POST URL of the flow's Webhook trigger "
         "(https://pendula.app/webhook/inbound/<uuid>)."
     )
-    if not isinstance(url, str) or not url:
-        return [
-            f"settings.url is {_show(url)}; it must be an https URL on an allowed Pendula host "
-            f"({allowed}). {fix}"
-        ]
     try:
-        parts = urlsplit(url)
-        host = (parts.hostname or "").lower()
-        port = parts.port
-    except ValueError:
-        return [f"settings.url is not a valid URL (value not shown). {fix}"]
-    scheme = parts.scheme.lower()
-    origin = _origin(scheme, host, port)
-    if not host:
-        return [f"settings.url has no host ({origin}). {fix}"]
-    if host in LOOPBACK_HOSTS:
-        if not config.allow_loopback:
-            return [
-                f"settings.url points at the loopback host {_show(host)} ({origin}); loopback URLs "
-                f"are allowed only for the local sandbox stack (policy config "
-                f"{CONFIG_ALLOW_LOOPBACK}: true). {fix}"
-            ]
-        if scheme not in ("http", "https"):
-            return [
-                f"settings.url uses scheme {_show(scheme)} ({origin}); allowed: http, https. {fix}"
-            ]
+        endpoints = _library("endpoints")
+    except ImportError as exc:
+        return [f"cannot check settings.url: {type(exc).__name__}: {exc}. {_LIBRARY_MISSING}"]
+    problem = endpoints.endpoint_problem(
+        url,
+        config.allowed_hosts,
+        config.allow_loopback,
+        loopback_switch=f"policy config {CONFIG_ALLOW_LOOPBACK} is true",
+        # A webhook URL's path can itself be a secret (many services put one there).
+        origin_only=True,
+    )
+    if problem is None:
         return []
-    messages = []
-    if scheme != "https":
-        messages.append(
-            f"settings.url uses scheme {_show(scheme)} ({origin}); allowed: https only, since the "
-            f"request carries the Pendula token. {fix}"
-        )
-    if host not in config.allowed_hosts:
-        messages.append(
-            f"settings.url host {_show(host)} ({origin}) is not an allowed Pendula host; allowed: "
-            f"{allowed} (policy config {CONFIG_ALLOWED_HOSTS}). {fix}"
-        )
-    return messages
+    return [f"settings.url {problem} (policy config {CONFIG_ALLOWED_HOSTS}). {fix}"]
 
 
 @_resource_rule(
@@ -667,6 +667,35 @@ def check_flow_token_secret(
     messages.extend(
         _leaks(credentials, props, [*secret_outputs, "token", "authorization"], "the token")
     )
+    return messages
+
+
+@_resource_rule(
+    "flow-token-fields",
+    FLOW_TOKEN_TYPE,
+    "high",
+    "A Pendula flow token's tenant, name and description are values Pendula accepts.",
+)
+def check_flow_token_fields(
+    props: Mapping[str, Any], _secret_outputs: Sequence[str], _config: PolicyConfig
+) -> list[str]:
+    """The validators the stack config and the token provider use (``components.validators``)."""
+    try:
+        validators = _library("validators")
+    except ImportError as exc:
+        return [f"cannot check the token: {type(exc).__name__}: {exc}. {_LIBRARY_MISSING}"]
+    checks = (
+        ("tenant_id", validators.tenant_id_problem),
+        ("token_name", validators.token_name_problem),
+        ("token_description", validators.token_description_problem),
+    )
+    messages = []
+    for key, check in checks:
+        value = props.get(key)
+        if value is None or value is UNKNOWN or (key != "tenant_id" and value == ""):
+            continue
+        if problem := check(value):
+            messages.append(f"{key} {problem}. Fix: correct {key} in the stack configuration.")
     return messages
 
 

@@ -26,6 +26,12 @@ def main(argv: list[str] | None = None) -> None:
         help="Segment's limit on subscription writes; 0 lifts it (default 5, as documented)",
     )
     parser.add_argument(
+        "--max-body-bytes",
+        type=int,
+        default=SandboxSettings.max_body_bytes,
+        help="largest request body any route accepts; larger ones get 413 (default 4 MiB)",
+    )
+    parser.add_argument(
         "--seed",
         type=Path,
         metavar="STACK_FILE",
@@ -33,7 +39,9 @@ def main(argv: list[str] | None = None) -> None:
     )
     args = parser.parse_args(argv)
     settings = SandboxSettings(
-        db_path=args.db, subscription_writes_per_minute=args.subscription_writes_per_minute
+        db_path=args.db,
+        subscription_writes_per_minute=args.subscription_writes_per_minute,
+        max_body_bytes=args.max_body_bytes,
     )
     app = create_app(settings)
     if args.seed is not None:

@@ -9,6 +9,7 @@ from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoin
 
 from sandbox import pendula, segment_api, tracking
 from sandbox.faults import FaultInjectionMiddleware
+from sandbox.limits import BodyLimitMiddleware
 from sandbox.settings import SandboxSettings
 from sandbox.store import Store
 
@@ -63,9 +64,12 @@ def create_app(settings: SandboxSettings) -> FastAPI:
         settings.db_path,
         [REQUEST_LOG_SCHEMA, pendula.SCHEMA, segment_api.SCHEMA, tracking.SCHEMA],
     )
+    # Innermost of ours: every route's body is bounded, and its 413/400 answers are logged.
+    app.add_middleware(BodyLimitMiddleware, max_body_bytes=settings.max_body_bytes)
     app.add_middleware(RequestLogMiddleware)
     # Added last so it is outermost: it must see uvicorn's own receive() to drop connections.
-    app.add_middleware(FaultInjectionMiddleware)
+    # It bounds the bodies it reads itself (its control route) with the same limit.
+    app.add_middleware(FaultInjectionMiddleware, max_body_bytes=settings.max_body_bytes)
 
     @app.get("/_sandbox/requests")
     def request_log(since: int = 0) -> list[dict[str, object]]:

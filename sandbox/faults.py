@@ -19,6 +19,8 @@ import anyio
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from sandbox.limits import DEFAULT_MAX_BODY_BYTES
+
 CONTROL_PATH = "/_sandbox/faults"
 UNLOGGED_PREFIX = "/_sandbox/"
 DROPPED_STATUS = 0
@@ -71,13 +73,19 @@ async def _send_json(send: Send, status: int, payload: Any, headers: dict[str, s
     await send({"type": "http.response.body", "body": body})
 
 
-async def _read_body(receive: Receive) -> bytes:
+async def _read_body(receive: Receive, limit: int = DEFAULT_MAX_BODY_BYTES) -> bytes | None:
+    """The request body, or None as soon as it exceeds ``limit`` (the rest is never read)."""
     chunks = []
+    size = 0
     while True:
         message: Message = await receive()
         if message["type"] == "http.disconnect":
             break
-        chunks.append(message.get("body", b""))
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            return None
+        chunks.append(chunk)
         if not message.get("more_body", False):
             break
     return b"".join(chunks)
@@ -104,8 +112,9 @@ async def _drop_connection(receive: Receive) -> None:
 class FaultInjectionMiddleware:
     """Pure ASGI middleware; must be the outermost user middleware (see `_drop_connection`)."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, max_body_bytes: int = DEFAULT_MAX_BODY_BYTES) -> None:
         self.app = app
+        self.max_body_bytes = max_body_bytes
         self._rules: list[_Rule] = []  # only touched on the event loop thread
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -146,7 +155,7 @@ class FaultInjectionMiddleware:
                     "message": f"fault injected by {CONTROL_PATH}: status {spec.status}",
                 }
             }
-        await _read_body(receive)
+        await _read_body(receive, self.max_body_bytes)
         await _log(scope, spec.status, started)
         await _send_json(send, spec.status, payload, headers)
 
@@ -158,7 +167,15 @@ class FaultInjectionMiddleware:
             self._rules = []
             await _send_json(send, 200, {"cleared": cleared}, {})
         elif method == "POST":
-            raw = await _read_body(receive)
+            raw = await _read_body(receive, self.max_body_bytes)
+            if raw is None:
+                message = (
+                    f"the request body exceeds the sandbox's limit of {self.max_body_bytes} bytes"
+                )
+                await _send_json(
+                    send, 413, {"error": {"code": "payload_too_large", "message": message}}, {}
+                )
+                return
             try:
                 spec = FaultSpec.model_validate_json(raw or b"{}")
             except ValidationError as exc:

@@ -107,6 +107,8 @@ def read_seed_config(stack_file: Path) -> dict[str, Any]:
         document = yaml.safe_load(stack_file.read_text(encoding="utf-8")) or {}
     except OSError as exc:
         raise SeedError(f"{stack_file}: cannot be read ({exc.strerror})") from None
+    except UnicodeDecodeError as exc:
+        raise SeedError(f"{stack_file}: is not UTF-8 text (invalid byte at {exc.start})") from None
     except yaml.YAMLError as exc:
         raise SeedError(f"{stack_file}: is not valid YAML ({exc})") from None
     config = document.get("config") if isinstance(document, dict) else None

@@ -28,3 +28,5 @@ class SandboxSettings:
     """Threads delivering Segment events concurrently (Segment itself sends in parallel)."""
     public_api_requests_per_minute: int = 600
     """General Public API limit per workspace; the real figure is undocumented (0 lifts it)."""
+    max_body_bytes: int = 4 * 1024 * 1024
+    """Largest request body any route accepts; larger ones get 413 before being read whole."""

@@ -33,16 +33,18 @@ from components.adopt import (
     stack_file_text,
     unique_slug,
 )
-from components.config import canonical_json, read_stack_file
+from components.config import canonical_json, read_stack_document
 from components.segment_api import SegmentApi
-from sandbox.server import SandboxServer
+from sandbox.server import SandboxServer, free_port
 from sandbox.settings import SandboxSettings
 from tests.sandbox.segment_helpers import TIMEOUT, WEBHOOKS_ACTIONS, SegmentWorkspace
 
 ROOT = Path(__file__).resolve().parent.parent
 
 EU_URL = "https://eu1.api.segmentapis.com"
-HOOK = "https://pendula.app/webhook/inbound/"
+# Adopting from the sandbox's Segment makes a sandbox stack, whose URLs are all loopback.
+HOOK = "http://127.0.0.1:8787/webhook/inbound/"
+PENDULA_HOOK = "https://pendula.app/webhook/inbound/"
 WELCOME_TOKEN = "pdl_welcome_0123456789abcdef"
 NUDGE_TOKEN = "pdl_nudge_0123456789abcdef"
 VIP_TOKEN = "pdl_vip_0123456789abcdef"
@@ -186,9 +188,18 @@ def held_by_segment(made: HandMade) -> tuple[dict[str, Any], dict[str, dict[str,
 
 def run_adopted_stack(stack_file: Path, tokens: dict[str, str]) -> list[offline.RecordedResource]:
     """The program under mocks with the stack file plus the secrets the user would set."""
-    values, secret_keys = read_stack_file(stack_file)
+    document = read_stack_document(stack_file)
+    values, secret_keys = document.values, document.secret_keys
     values["pendulaTokens"] = dict(tokens)
-    return offline.run_program(values, {*secret_keys, "pendulaTokens"}, stack="adopted")
+    provider = {f"segment:{k}": str(v) for k, v in document.segment.values.items()}
+    provider["segment:token"] = "the-segment-token-the-user-sets"
+    return offline.run_program(
+        values,
+        {*secret_keys, "pendulaTokens"},
+        stack="adopted",
+        provider_config=provider,
+        provider_secret_keys=["segment:token"],
+    )
 
 
 def adopt_cli(
@@ -385,8 +396,10 @@ class ForwardingAdapter(requests.adapters.HTTPAdapter):
 
 
 def test_eu_workspace_keeps_the_eu_url_and_pages_through_everything(
-    server: SandboxServer, tmp_path: Path
+    server: SandboxServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # A real (EU) workspace's mappings point at Pendula itself.
+    monkeypatch.setitem(globals(), "HOOK", PENDULA_HOOK)
     made = seed_hand_made(server)
     adapter = ForwardingAdapter(server.url)
     session = requests.Session()
@@ -615,9 +628,13 @@ def test_unique_slug(text: str, taken: set[str], expected: str) -> None:
 # --- no route, and many mappings -----------------------------------------------------------------
 
 
-def test_no_route_to_the_api_fails_within_seconds_saying_what_it_tried(tmp_path: Path) -> None:
-    """A real process, as a user runs it on a machine without a route to Segment."""
-    url = "https://api.segment-pendula.invalid"
+def test_an_api_nothing_answers_at_fails_within_seconds_saying_what_it_tried(
+    tmp_path: Path,
+) -> None:
+    """A real process, as a user runs it when nothing answers at the API URL (the unresolvable
+    and no-route cases are in tests/test_segment_api.py: only Segment's hosts may get a token)."""
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
     started = time.monotonic()
     completed = subprocess.run(
         [
@@ -647,8 +664,8 @@ def test_no_route_to_the_api_fails_within_seconds_saying_what_it_tried(tmp_path:
     assert elapsed < 10, elapsed
     assert completed.stderr.startswith(
         f"reading source src1 from {url}\n"
-        f"error: Segment Public API GET /sources/src1: could not reach {url}/sources/src1: the "
-        "host name api.segment-pendula.invalid does not resolve"
+        f"error: Segment Public API GET /sources/src1: could not reach {url}/sources/src1: "
+        f"connection refused: nothing listens at 127.0.0.1:{port}"
     ), completed.stderr
     assert "Traceback" not in completed.stderr
     assert "sta_never-printed-0123" not in completed.stdout + completed.stderr
@@ -681,7 +698,8 @@ class _ManyMappings:
             }
 
 
-def test_reading_many_mappings_reports_progress() -> None:
+def test_reading_many_mappings_reports_progress(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(globals(), "HOOK", PENDULA_HOOK)  # a real workspace: real Pendula URLs
     heard: list[str] = []
 
     adoption = read_setup(_ManyMappings(250), "src1", progress=heard.append)  # type: ignore[arg-type]
@@ -694,3 +712,21 @@ def test_reading_many_mappings_reports_progress() -> None:
         "  200 mappings read so far",
         "  250 mapping(s) read",
     ]
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["https://user:sta_pw_77@api.segmentapis.com", "https://api.segmentapis.com.evil.net"],
+)
+def test_adopt_refuses_a_segment_url_that_would_leak_the_token(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    url: str,
+) -> None:
+    code = adopt_cli(tmp_path, monkeypatch, "sta_token_1", "--source", "src1", "--segment-url", url)
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err.startswith("error: --segment-url: url: '")
+    assert "sta_pw_77" not in err and "sta_token_1" not in err
+    assert not (tmp_path / "stacks").exists()

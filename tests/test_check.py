@@ -80,3 +80,48 @@ def test_no_stack_files_is_an_error(tmp_path: Path, capsys: pytest.CaptureFixtur
     code, out, err = check(capsys, root)
     assert (code, out) == (5, "")
     assert err == f"error: no Pulumi.*.yaml stack files in {root / 'stacks'}\n"
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [
+        ("segment:url", "https://eu1.api.segmentapis.com"),
+        ("segment-pendula:allowedPendulaHosts", ["pendula.app", "eu.pendula.app"]),
+        ("segment-pendula:production", True),
+    ],
+)
+def test_check_against_flags_a_stack_whose_credential_endpoints_changed(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], key: str, value: object
+) -> None:
+    from tests.test_plan import git
+
+    root = make_project(tmp_path)
+    git(root, "init", "-q")
+    git(root, "add", "-A")
+    git(root, "commit", "-qm", "base")
+    path = root / "stacks" / "Pulumi.dev.yaml"
+    document = yaml.safe_load(path.read_text())
+    document["config"][key] = value
+    path.write_text(yaml.safe_dump(document, sort_keys=False))
+
+    code = main(["check", "--stacks-dir", str(root / "stacks"), "--project-root", str(root),
+                 "--against", "HEAD"])  # fmt: skip
+    out = capsys.readouterr().out
+
+    assert code == 1
+    (line,) = out.splitlines()
+    assert line.startswith(f"{path}: review: {key} changed: ")
+    # Without --against nothing is flagged: the change itself is valid.
+    assert check(capsys, root)[0] == 0
+
+
+def test_check_lines_are_escaped(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    dev = yaml.safe_load((ROOT / "stacks" / "Pulumi.dev.yaml").read_text())
+    dev["config"]["segment-pendula:destinations"][0]["flows"][0]["url"] = (
+        "https://evil.example/\x1b[2Jx\nforged line"
+    )
+    root = make_project(tmp_path, {"Pulumi.dev.yaml": yaml.safe_dump(dev)})
+    code, out, _ = check(capsys, root)
+    assert code == 1
+    assert "\x1b" not in out
+    assert all(line.startswith(str(root / "stacks")) for line in out.splitlines())

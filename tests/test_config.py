@@ -12,6 +12,7 @@ import pytest
 from components.config import (
     AuthScheme,
     ConfigError,
+    SegmentConfig,
     TokenMode,
     load_stack_file,
     parse_stack_config,
@@ -125,7 +126,7 @@ BAD_CONFIGS: list[tuple[str, dict[str, Any], set[str], str]] = [
         "unknown destination key",
         _with(f"{D0}.source", "x"),
         SECRET,
-        f"{P}destinations[0].source: unknown key; allowed keys here: "
+        f"{P}destinations[0].source: unknown key (did you mean 'sourceId'?); allowed keys here: "
         "displayName, enabled, flows, name, sourceId",
     ),
     (
@@ -158,15 +159,17 @@ BAD_CONFIGS: list[tuple[str, dict[str, Any], set[str], str]] = [
         "http url",
         _with(f"{FL0}.url", URL.replace("https", "http")),
         SECRET,
-        f"{F0}.url: '{URL.replace('https', 'http')}' is not allowed: the Pendula webhook URL must "
-        "be https on an allowed Pendula host (pendula.app)",
+        f"{F0}.url: '{URL.replace('https', 'http')}' is not allowed: it is not https ("
+        "a credential is sent there, so it must be https on an allowed host (pendula.app) on the "
+        "default port, without user info) (allowedPendulaHosts)",
     ),
     (
         "typo host",
         _with(f"{FL0}.url", URL.replace("pendula.app", "pendu1a.app")),
         SECRET,
-        f"{F0}.url: '{URL.replace('pendula.app', 'pendu1a.app')}' is not allowed: the Pendula "
-        "webhook URL must be https on an allowed Pendula host (pendula.app)",
+        f"{F0}.url: '{URL.replace('pendula.app', 'pendu1a.app')}' is not allowed: its host is not "
+        "allowed (a credential is sent there, so it must be https on an allowed host "
+        "(pendula.app) on the default port, without user info) (allowedPendulaHosts)",
     ),
     (
         "loopback outside sandbox",
@@ -176,8 +179,8 @@ BAD_CONFIGS: list[tuple[str, dict[str, Any], set[str], str]] = [
         ),
         SECRET,
         f"{F0}.url: 'http://127.0.0.1:8787/webhook/inbound/0b5f3c1e-7d2a-4c8e-9f41-2a6d8e3b7c10' "
-        "is not allowed: the Pendula webhook URL must be https on an allowed Pendula host "
-        "(pendula.app); http on 127.0.0.1/localhost is allowed only when sandbox is true",
+        "is not allowed: it points at this machine; http(s) on 127.0.0.1/localhost is allowed "
+        "only when sandbox is true (allowedPendulaHosts)",
     ),
     (
         "not a webhook path",
@@ -231,16 +234,16 @@ BAD_CONFIGS: list[tuple[str, dict[str, Any], set[str], str]] = [
         _with(f"{FL0}.customContext", "café"),
         SECRET,
         f"{F0}.customContext: 'café' is not a valid header value: Segment sends only ASCII header "
-        "values without line breaks (write non-ASCII text in an object, which is sent as JSON "
-        "with \\u escapes)",
+        "values without control characters or line breaks (write non-ASCII text in an object, "
+        "which is sent as JSON with \\u escapes)",
     ),
     (
         "custom context with newline",
         _with(f"{FL0}.customContext", "a\nb"),
         SECRET,
         f"{F0}.customContext: 'a\\nb' is not a valid header value: Segment sends only ASCII header "
-        "values without line breaks (write non-ASCII text in an object, which is sent as JSON "
-        "with \\u escapes)",
+        "values without control characters or line breaks (write non-ASCII text in an object, "
+        "which is sent as JSON with \\u escapes)",
     ),
     (
         "token missing",
@@ -253,7 +256,8 @@ BAD_CONFIGS: list[tuple[str, dict[str, Any], set[str], str]] = [
         "token with whitespace",
         _with("pendulaTokens.welcome", "abc def"),
         SECRET,
-        f"{P}pendulaTokens.welcome: the token must be non-empty ASCII without whitespace",
+        f"{P}pendulaTokens.welcome: the token must be non-empty visible ASCII without spaces "
+        "(value not shown: it is secret)",
     ),
     (
         "token for unknown flow",
@@ -384,8 +388,12 @@ def test_sandbox_allows_loopback_http_and_plaintext_tokens() -> None:
     values = _with(
         f"{FL0}.url", "http://127.0.0.1:8787/webhook/inbound/0b5f3c1e-7d2a-4c8e-9f41-2a6d8e3b7c10"
     )
+    values["destinations"][0]["flows"][1]["url"] = URL2.replace(
+        "https://pendula.app", "http://localhost:8787"
+    )
     values["sandbox"] = True
-    config = parse_stack_config(values, set())
+    segment = SegmentConfig({"url": "http://127.0.0.1:8787", "token": "plain-sandbox-token"})
+    config = parse_stack_config(values, set(), segment=segment)
     assert config.destinations[0].flows[0].url.startswith("http://127.0.0.1:8787/")
 
 
@@ -423,3 +431,300 @@ def test_partly_plaintext_secret_map_is_rejected(tmp_path: Path) -> None:
         "in the sandbox stack)"
     ]
     assert "pdl_plaintext_token_value" not in str(excinfo.value)
+
+
+# --- hardening: every credential endpoint, every namespace, every plaintext credential -------
+
+SECRET_SEGMENT = SegmentConfig(
+    {"url": "https://api.segmentapis.com", "token": "[secret]"}, frozenset({"token"})
+)
+LOCAL_URL = "http://127.0.0.1:8787/webhook/inbound/0b5f3c1e-7d2a-4c8e-9f41-2a6d8e3b7c10"
+LOCAL_URL2 = "http://localhost:8787/webhook/inbound/5c2e9a47-1b3d-4f6a-8e20-7d9c4b1a3f58"
+
+
+def problems_of(
+    values: dict[str, Any],
+    secret_keys: set[str] | None = None,
+    segment: SegmentConfig = SECRET_SEGMENT,
+    other_keys: tuple[str, ...] = (),
+) -> list[str]:
+    try:
+        parse_stack_config(
+            values, SECRET if secret_keys is None else secret_keys, segment=segment,
+            other_keys=other_keys,
+        )  # fmt: skip
+    except ConfigError as exc:
+        return list(exc.problems)
+    return []
+
+
+def managed(url: str) -> dict[str, Any]:
+    values = _with(f"{FL0}.token", {"mode": "managed"})
+    del values["pendulaTokens"]["welcome"]
+    values["pendulaApiUrl"] = url
+    values["pendulaApiToken"] = "[secret]"
+    return values
+
+
+@pytest.mark.parametrize(
+    ("url", "why"),
+    [
+        ("https://pendula.app.evil.net/api/v1", "its host is not allowed"),
+        ("https://evil.net/pendula.app/api/v1", "its host is not allowed"),
+        ("http://pendula.app/api/v1", "it is not https"),
+        ("https://pendula.app:8443/api/v1", "it names port 8443"),
+        ("https://admin:hunter22@pendula.app/api/v1", "it carries user info"),
+        ("http://127.0.0.1:8787/api/v1", "only when sandbox is true"),
+    ],
+)
+def test_pendula_api_url_is_held_to_the_credential_endpoint_rule(url: str, why: str) -> None:
+    problems = problems_of(managed(url), {"pendulaTokens", "pendulaApiToken"})
+    assert len(problems) == 1, problems
+    assert problems[0].startswith(f"{P}pendulaApiUrl: '")
+    assert why in problems[0] and "hunter22" not in problems[0]
+
+
+def test_pendula_api_url_on_an_allowed_host_is_fine() -> None:
+    values = managed("https://eu.pendula.app/api/v1")
+    assert problems_of(values, {"pendulaTokens", "pendulaApiToken"}) != []
+    values["allowedPendulaHosts"] = ["pendula.app", "eu.pendula.app"]
+    assert problems_of(values, {"pendulaTokens", "pendulaApiToken"}) == []
+
+
+@pytest.mark.parametrize(
+    ("url", "why"),
+    [
+        ("https://api.segmentapis.com.evil.net", "its host is not allowed"),
+        ("https://eu1.api.segmentapis.co", "its host is not allowed"),
+        ("http://api.segmentapis.com", "it is not https"),
+        ("https://api.segmentapis.com:8443", "it names port 8443"),
+        ("https://tok:sta_secret@api.segmentapis.com", "it carries user info"),
+        ("http://127.0.0.1:8787", "only when sandbox is true"),
+    ],
+)
+def test_segment_url_is_held_to_the_credential_endpoint_rule(url: str, why: str) -> None:
+    segment = SegmentConfig({"url": url, "token": "[secret]"}, frozenset({"token"}))
+    problems = problems_of(base(), segment=segment)
+    assert len(problems) == 1, problems
+    assert problems[0].startswith("segment:url: '") and why in problems[0]
+    assert problems[0].endswith("(allowedSegmentApiHosts)")
+    assert "sta_secret" not in problems[0]
+
+
+def test_segment_hosts_are_extendable_by_config() -> None:
+    segment = SegmentConfig({"url": "https://au1.api.segmentapis.com"}, frozenset())
+    segment = SegmentConfig({**segment.values, "token": "[secret]"}, frozenset({"token"}))
+    assert problems_of(base(), segment=segment) != []
+    values = base()
+    values["allowedSegmentApiHosts"] = ["api.segmentapis.com", "au1.api.segmentapis.com"]
+    assert problems_of(values, segment=segment) == []
+    assert parse_stack_config(values, SECRET, segment=segment).segment_url == (
+        "https://au1.api.segmentapis.com"
+    )
+
+
+@pytest.mark.parametrize("hosts", [["https://pendula.app"], ["*.pendula.app"], ["pendula.app/x"]])
+def test_allowed_host_lists_hold_host_names(hosts: list[str]) -> None:
+    for key in ("allowedPendulaHosts", "allowedSegmentApiHosts"):
+        values = base()
+        values[key] = hosts
+        assert any(p.startswith(f"{P}{key}: ") for p in problems_of(values)), key
+
+
+@pytest.mark.parametrize(
+    ("segment", "secret_keys", "expected"),
+    [
+        (
+            SegmentConfig({"token": "sta_plain_token"}),
+            SECRET,
+            "segment:token: holds credentials in plaintext; store every value with `pulumi "
+            "config set --secret token <value>` (plaintext is allowed only in the sandbox stack)",
+        ),
+        (
+            SECRET_SEGMENT,
+            set(),
+            f"{P}pendulaTokens: holds credentials in plaintext; store every value with `pulumi "
+            "config set --secret --path 'pendulaTokens.<key>' <value>` (plaintext is allowed "
+            "only in the sandbox stack)",
+        ),
+    ],
+)
+def test_no_plaintext_credential_outside_the_sandbox_whatever_the_key(
+    segment: SegmentConfig, secret_keys: set[str], expected: str
+) -> None:
+    problems = problems_of(base(), secret_keys, segment=segment)
+    assert expected in problems
+    assert not any("sta_plain_token" in p or TOKEN in p for p in problems)
+
+
+def test_plaintext_shared_secret_and_api_token_are_refused() -> None:
+    values = managed("https://pendula.app/api/v1")
+    values["pendulaApiToken"] = "pdl_admin_plain"
+    values["sharedSecrets"] = {"web": "shh-plain-secret"}
+    problems = problems_of(values, {"pendulaTokens"})
+    assert {p.split(":")[1] for p in problems} == {"pendulaApiToken", "sharedSecrets"}
+
+
+def sandbox_values() -> dict[str, Any]:
+    values = _with(f"{FL0}.url", LOCAL_URL)
+    values["destinations"][0]["flows"][1]["url"] = LOCAL_URL2
+    values["sandbox"] = True
+    return values
+
+
+LOCAL_SEGMENT = SegmentConfig({"url": "http://127.0.0.1:8787", "token": "sta-sandbox-token"})
+
+
+def test_sandbox_with_every_url_loopback_is_allowed() -> None:
+    assert problems_of(sandbox_values(), set(), segment=LOCAL_SEGMENT) == []
+
+
+@pytest.mark.parametrize(
+    ("change", "where"),
+    [
+        (lambda v, s: s.pop("url"), "segment:url is 'https://api.segmentapis.com'"),
+        (lambda v, s: s.update(url="https://api.segmentapis.com"), "segment:url"),
+        (lambda v, s: v["destinations"][0]["flows"][1].update(url=URL2), "flows[1].url"),
+        (lambda v, s: v.update(pendulaApiUrl="https://pendula.app/api/v1"), "pendulaApiUrl"),
+    ],
+)
+def test_sandbox_is_refused_unless_every_url_is_loopback(change: Any, where: str) -> None:
+    values, segment_values = sandbox_values(), dict(LOCAL_SEGMENT.values)
+    change(values, segment_values)
+    problems = problems_of(values, set(), segment=SegmentConfig(segment_values))
+    assert any(
+        p.startswith(f"{P}sandbox: true is allowed only when every URL") and where in p
+        for p in problems
+    ), problems
+
+
+def test_sandbox_is_never_production() -> None:
+    values = sandbox_values()
+    values["production"] = True
+    assert problems_of(values, set(), segment=LOCAL_SEGMENT) == [
+        f"{P}sandbox: true is not allowed together with production: true (a sandbox stack keeps "
+        "throwaway credentials in plaintext; a production stack never does)"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("segment", "other_keys", "expected"),
+    [
+        (
+            SegmentConfig(
+                {"urll": "https://api.segmentapis.com", "token": "[secret]"}, frozenset({"token"})
+            ),
+            (),
+            "segment:urll: unknown key (did you mean 'segment:url'?); the Segment provider reads "
+            "only segment:url, segment:token",
+        ),
+        (
+            SegmentConfig({"tokn": "[secret]"}, frozenset({"tokn"})),
+            (),
+            "segment:tokn: unknown key (did you mean 'segment:token'?); the Segment provider "
+            "reads only segment:url, segment:token",
+        ),
+        (
+            SECRET_SEGMENT,
+            ("segment-pendla:destinations",),
+            "segment-pendla:destinations: unknown namespace 'segment-pendla' (did you mean "
+            "'segment-pendula:destinations'?); this project reads only segment-pendula: and "
+            "segment: keys",
+        ),
+        (
+            SECRET_SEGMENT,
+            ("segmnet:url",),
+            "segmnet:url: unknown namespace 'segmnet' (did you mean 'segment:url'?); this "
+            "project reads only segment-pendula: and segment: keys",
+        ),
+        (
+            SECRET_SEGMENT,
+            ("Segment-Pendula:production",),
+            "Segment-Pendula:production: unknown namespace 'Segment-Pendula' (did you mean "
+            "'segment-pendula:production'?); this project reads only segment-pendula: and "
+            "segment: keys",
+        ),
+        (
+            SECRET_SEGMENT,
+            ("production",),
+            "production: not namespaced; stack config keys are '<namespace>:<key>' (did you "
+            "mean 'segment-pendula:production'?)",
+        ),
+    ],
+)
+def test_keys_are_checked_in_every_namespace(
+    segment: SegmentConfig, other_keys: tuple[str, ...], expected: str
+) -> None:
+    assert expected in problems_of(base(), segment=segment, other_keys=other_keys)
+
+
+def test_unrelated_namespaces_are_left_to_their_readers() -> None:
+    assert problems_of(base(), other_keys=("aws:region", "pulumi:tags")) == []
+
+
+def test_unknown_project_key_says_what_was_meant() -> None:
+    values = base()
+    values["allowedPendulaHost"] = ["pendula.app"]
+    assert problems_of(values)[0].startswith(
+        f"{P}allowedPendulaHost: unknown key (did you mean 'allowedPendulaHosts'?)"
+    )
+
+
+def test_typos_are_errors_in_the_deployed_program_too() -> None:
+    """Under `pulumi up` every key of the stack is seen, not only the ones the model names."""
+    from components.offline import run_program
+
+    for provider, expected in (
+        ({"segment:urll": "https://api.segmentapis.com"}, "segment:urll: unknown key"),
+        ({"segment-pendla:production": "true"}, "segment-pendla:production: unknown namespace"),
+        ({"segment:token": "sta_plain"}, "segment:token: holds credentials in plaintext"),
+    ):
+        with pytest.raises(ConfigError) as raised:
+            run_program(base(), SECRET, provider_config=provider)
+        assert any(p.startswith(expected) for p in raised.value.problems), raised.value.problems
+        assert "sta_plain" not in str(raised.value)
+
+
+@pytest.mark.parametrize(
+    "tenant", ["acme corp", "acme\r\nX-Injected: 1", "acme\n", "a:b", "tab\there", "é"]
+)
+def test_tenant_id_is_refused_offline_as_the_provider_refuses_it(tenant: str) -> None:
+    values = _with(f"{FL0}.token", {"scheme": "basic", "tenantId": tenant})
+    assert any(
+        p.startswith(f"{F0}.token.tenantId: ") and "visible ASCII without ':'" in p
+        for p in problems_of(values)
+    )
+
+
+@pytest.mark.parametrize(
+    ("path", "value", "where"),
+    [
+        (f"{FL0}.data", {"total": float("nan")}, f"{F0}.data.total"),
+        (f"{FL0}.data", {"a": [1, float("inf")]}, f"{F0}.data.a[1]"),
+        (f"{FL0}.customContext", {"score": -float("inf")}, f"{F0}.customContext.score"),
+    ],
+)
+def test_nan_and_infinity_are_refused_anywhere(path: str, value: Any, where: str) -> None:
+    problems = problems_of(_with(path, value))
+    nan = [p for p in problems if "NaN/Infinity cannot be sent" in p]
+    assert nan and nan[0].startswith(where.replace("destinations[0]", "destinations[0]"))
+
+
+@pytest.mark.parametrize(
+    ("field", "value"), [("name", "a\nb"), ("name", "x" * 101), ("description", "tab\there")]
+)
+def test_managed_token_name_and_description_use_the_providers_validators(
+    field: str, value: str
+) -> None:
+    values = managed("https://pendula.app/api/v1")
+    values["destinations"][0]["flows"][0]["token"][field] = value
+    problems = problems_of(values, {"pendulaTokens", "pendulaApiToken"})
+    assert any(p.startswith(f"{F0}.token.{field}: ") for p in problems), problems
+
+
+def test_config_errors_show_control_characters_escaped() -> None:
+    values = _with(f"{FL0}.url", "https://evil.example/\x1b[2J\u202ex")
+    values["destinations"][0]["displayName"] = "x"
+    problems = problems_of(values)
+    assert problems and all("\x1b" not in p and "\u202e" not in p for p in problems)
+    assert any("\\x1b[2J\\u202ex" in p for p in problems)

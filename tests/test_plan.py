@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -120,8 +121,13 @@ def sandbox_copy_with_plain_tokens(stack: str) -> str:
     """The stack file as a sandbox stack whose tokens are plaintext test values."""
     document = yaml.safe_load((ROOT / "stacks" / f"Pulumi.{stack}.yaml").read_text())
     config = document["config"]
+    # A sandbox stack talks to this machine only (every URL loopback), and is never production.
     config["segment-pendula:sandbox"] = True
+    config.pop("segment-pendula:production", None)
+    config["segment:url"] = "http://127.0.0.1:8787"
     flows = [f for d in config["segment-pendula:destinations"] for f in d["flows"]]
+    for flow in flows:
+        flow["url"] = flow["url"].replace("https://pendula.app/", "http://127.0.0.1:8787/")
     config["segment-pendula:pendulaTokens"] = {
         f["name"]: PLAIN_TOKENS.get(f["name"], f"plan-test-token-{f['name']}-Xy7")
         for f in flows
@@ -539,3 +545,258 @@ def test_help_documents_the_exit_codes(capsys: pytest.CaptureFixture[str]) -> No
     out = capsys.readouterr().out
     for code in ("0", "2", "3", "4", "5"):
         assert f"\n  {code}  " in out
+
+
+# --- hardening: credential endpoints in the reviewed plan --------------------------------------
+
+ENDPOINT_EDITS = [
+    ("segment:url", lambda c: c.update({"segment:url": "https://eu1.api.segmentapis.com"})),
+    (
+        "segment-pendula:allowedPendulaHosts",
+        lambda c: c.update(
+            {"segment-pendula:allowedPendulaHosts": ["pendula.app", "x.pendula.app"]}
+        ),
+    ),
+    (
+        "segment-pendula:allowedSegmentApiHosts",
+        lambda c: c.update({"segment-pendula:allowedSegmentApiHosts": ["api.segmentapis.com"]}),
+    ),
+    ("segment-pendula:production", lambda c: c.update({"segment-pendula:production": True})),
+]
+
+
+@pytest.mark.parametrize(("key", "edit"), ENDPOINT_EDITS, ids=[k for k, _ in ENDPOINT_EDITS])
+def test_against_lists_every_change_to_where_credentials_go(
+    repo: Path, capsys: pytest.CaptureFixture[str], key: str, edit: Any
+) -> None:
+    edit_dev(repo, edit)
+    outputs = {
+        fmt: run_cli(capsys, *plan_args(repo, "dev", fmt, "--against", "HEAD")) for fmt in FORMATS
+    }
+    assert {code for code, _, _ in outputs.values()} == {0}
+    document = json.loads(outputs["json"][1])
+    (change,) = document["against"]["settingChanges"]
+    assert change["key"] == key and change["old"] != change["new"]
+    (review,) = document["review"]
+    assert review.startswith(f"{key} changed: ")
+    assert "REVIEW: credential endpoints changed (1):" in outputs["text"][1]
+    assert f"~ setting {key}: " in outputs["text"][1]
+    markdown = outputs["markdown"][1]
+    assert "> [!WARNING]" in markdown and "**Credential endpoints changed**" in markdown
+    assert f"| `{key}` |" in markdown
+
+
+def test_pendula_api_url_change_is_listed(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    def managed(config: dict[str, Any]) -> None:
+        config["segment-pendula:pendulaApiUrl"] = "https://pendula.app/api/v1"
+        config["segment-pendula:pendulaApiToken"] = {"secure": "v1:YWRtaW4="}
+
+    edit_dev(repo, managed)
+    document = json.loads(run_cli(capsys, *plan_args(repo, "dev", "json", "--against", "HEAD"))[1])
+    assert document["against"]["settingChanges"] == [
+        {"key": "segment-pendula:pendulaApiUrl", "old": None, "new": "https://pendula.app/api/v1"}
+    ]
+
+
+def test_unchanged_endpoints_need_no_review(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run_cli(capsys, *plan_args(repo, "dev", "json", "--against", "HEAD"))
+    document = json.loads(out)
+    assert (code, document["review"], document["against"]["settingChanges"]) == (0, [], [])
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_plan_shows_production_when_set(
+    fmt: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = make_project(tmp_path)
+    code, prod, _ = run_cli(capsys, *plan_args(root, "prod", fmt))
+    _, dev, _ = run_cli(capsys, *plan_args(root, "dev", fmt))
+    assert code == 0
+    if fmt == "json":
+        assert json.loads(prod)["settings"]["segment-pendula:production"] is True
+        assert json.loads(dev)["settings"]["segment-pendula:production"] is False
+    else:
+        assert "production stack" in prod and "production stack" not in dev
+
+
+# --- hardening: files, encodings and YAML ---------------------------------------------------------
+
+
+def test_non_utf8_stack_file_exits_5_naming_the_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = make_project(tmp_path)
+    path = root / "stacks" / "Pulumi.dev.yaml"
+    path.write_bytes(path.read_bytes().replace(b"Pendula", b"Pendul\xe4"))
+    code, out, err = run_cli(capsys, *plan_args(root, "dev"))
+    assert (code, out) == (EXIT_UNREADABLE, "")
+    assert err.startswith(f"error: {path}: is not UTF-8 text (invalid byte at offset ")
+    assert "Traceback" not in err
+
+
+def test_check_reports_an_unreadable_stack_and_checks_the_others(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = make_project(tmp_path)
+    (root / "stacks" / "Pulumi.broken.yaml").write_bytes(b"config:\n  x: \xff\xfe\n")
+    bomb = "\n".join(
+        ["config:", "  a: &a [x, x, x, x, x, x, x, x, x]"]
+        + [
+            f"  {chr(98 + i)}: &{chr(98 + i)} [{', '.join(['*' + chr(97 + i)] * 9)}]"
+            for i in range(7)
+        ]
+    )
+    (root / "stacks" / "Pulumi.bomb.yaml").write_text(bomb)
+    code, out, _ = run_cli(
+        capsys, "check", "--stacks-dir", str(root / "stacks"), "--project-root", str(root)
+    )
+    lines = out.splitlines()
+    assert code == 1
+    assert [line.split(": ")[0] for line in lines] == [
+        str(root / "stacks" / "Pulumi.bomb.yaml"),
+        str(root / "stacks" / "Pulumi.broken.yaml"),
+    ]
+    assert "expands to more than" in lines[0] and "is not UTF-8 text" in lines[1]
+
+
+@pytest.mark.parametrize(
+    ("sample", "why"),
+    [
+        ("../outside.json", "leads outside the project root"),
+        ("/etc/hostname", "must be relative to the project root"),
+        ("stacks", "is not a regular file"),
+    ],
+)
+def test_sample_event_must_be_a_file_inside_the_project(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], sample: str, why: str
+) -> None:
+    root = make_project(tmp_path)
+    (root.parent / "outside.json").write_text(json.dumps(SAMPLE_EVENT))
+
+    def point(config: dict[str, Any]) -> None:
+        config["segment-pendula:destinations"][0]["flows"][0]["sampleEvent"] = sample
+
+    edit_dev(root, point)
+    code, out, _ = run_cli(capsys, *plan_args(root, "dev"))
+    assert code == EXIT_INVALID_CONFIG
+    assert f"  - segment-pendula:destinations[0].flows[0].sampleEvent: '{sample}'" in out
+    assert why in out
+
+
+# --- hardening: untrusted text is escaped, typed credentials hidden -------------------------------
+
+HOSTILE_NAME = "Evil \x1b[2J\x1b]8;;https://x\x07<img src=x onerror=alert(1)>\u202e|`**x**`\nok"
+
+
+def hostile_project(tmp_path: Path) -> Path:
+    root = make_project(tmp_path)
+
+    def poison(config: dict[str, Any]) -> None:
+        destination = config["segment-pendula:destinations"][0]
+        destination["displayName"] = HOSTILE_NAME
+        destination["flows"][0]["displayName"] = HOSTILE_NAME
+        destination["flows"][0]["customContext"] = {"note": HOSTILE_NAME}
+
+    edit_dev(root, poison)
+    event = dict(
+        SAMPLE_EVENT,
+        properties={
+            "note": HOSTILE_NAME,
+            "password": "hunter22-secret",
+            "callback": "https://u:pw-secret@example.com/cb",
+        },
+    )
+    config = load_stack_file(root / "stacks" / "Pulumi.dev.yaml")
+    for _, flow in config.flows():
+        assert flow.sample_event is not None
+        (root / flow.sample_event).write_text(json.dumps(event))
+    return root
+
+
+def test_text_plan_has_no_control_characters(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = hostile_project(tmp_path)
+    code, out, _ = run_cli(capsys, *plan_args(root, "dev", "text"))
+    assert code == 0, out
+    assert "\x1b" not in out and "\u202e" not in out and "\x07" not in out
+    assert "\\x1b[2J" in out
+    assert "\nok" not in out  # the value's line break does not forge a line
+    assert "hunter22-secret" not in out and "pw-secret" not in out
+
+
+def test_markdown_plan_has_no_raw_html(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    root = hostile_project(tmp_path)
+    code, out, _ = run_cli(capsys, *plan_args(root, "dev", "markdown"))
+    assert code == 0, out
+    # Inside the Mermaid diagram only its own line break may appear (user text is entities).
+    (diagram,) = re.findall(r"(?s)```mermaid\n(.*?)\n```", out)
+    assert set(re.findall(r"</?([a-zA-Z]+)", diagram)) <= {"br"}
+    # Outside code (where Markdown and HTML are inert) no tag may appear.
+    prose = re.sub(r"(?s)```+(?:json|mermaid)\n.*?\n```+", "", out)
+    prose = re.sub(r"(`+).+?\1", "", prose)
+    tags = set(re.findall(r"</?([a-zA-Z]+)", prose))
+    assert tags <= {"details", "summary", "code"}, tags
+    assert "\x1b" not in out and "\u202e" not in out
+    assert "hunter22-secret" not in out and "pw-secret" not in out
+    # Every table row still has its columns: no value's pipe split a cell.
+    for line in out.splitlines():
+        if line.startswith("| `web-welcome"):
+            assert len(re.split(r"(?<!\\)\|", line)) in (5, 8, 9), line
+
+
+def test_json_plan_is_ascii_and_holds_the_values(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = hostile_project(tmp_path)
+    code, out, _ = run_cli(capsys, *plan_args(root, "dev", "json"))
+    assert code == 0, out
+    assert out.isascii() and "\x1b" not in out
+    document = json.loads(out)
+    assert document["destinations"][0]["displayName"] == HOSTILE_NAME
+    assert "hunter22-secret" not in out and "pw-secret" not in out
+
+
+def test_tenant_id_with_line_break_is_refused_by_plan(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = make_project(tmp_path)
+
+    def basic(config: dict[str, Any]) -> None:
+        config["segment-pendula:destinations"][0]["flows"][0]["token"] = {
+            "scheme": "basic",
+            "tenantId": "acme\r\nX-Injected: yes",
+        }
+
+    edit_dev(root, basic)
+    code, out, _ = run_cli(capsys, *plan_args(root, "dev"))
+    assert code == EXIT_INVALID_CONFIG
+    assert "segment-pendula:destinations[0].flows[0].token.tenantId: 'acme\\r\\nX-Injected" in out
+
+
+def test_nan_in_data_is_refused_by_plan(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    root = make_project(tmp_path)
+    edit_dev(
+        root,
+        lambda c: c["segment-pendula:destinations"][0]["flows"][0].update(
+            data={"score": float("nan")}
+        ),
+    )
+    assert ".nan" in (root / "stacks" / "Pulumi.dev.yaml").read_text()
+    code, out, _ = run_cli(capsys, *plan_args(root, "dev"))
+    assert code == EXIT_INVALID_CONFIG
+    assert ".data.score: NaN/Infinity cannot be sent" in out
+
+
+def test_segment_url_with_user_info_is_refused_and_masked(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = make_project(tmp_path)
+    edit_dev(
+        root, lambda c: c.update({"segment:url": "https://me:sta_leak_9f@api.segmentapis.com"})
+    )
+    for fmt in FORMATS:
+        code, out, err = run_cli(capsys, *plan_args(root, "dev", fmt))
+        assert code == EXIT_INVALID_CONFIG
+        assert "sta_leak_9f" not in out + err
+        assert "[hidden]@api.segmentapis.com" in out

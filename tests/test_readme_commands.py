@@ -67,11 +67,6 @@ FLAG = re.compile(r"(?<![\w-])--[a-z][a-z0-9-]*")
 PULUMI_COMMAND = re.compile(
     r"\bpulumi (?:config|destroy|import|install|login|package|preview|refresh|stack|up)\b[^`\n#]*"
 )
-PROMISED: dict[str, str] = {
-    "docs/security.md": "written on the hardening branch (issue 12)",
-}
-"""What the docs name before a parallel branch delivers it: accepted only while it is missing
-(once it exists, it is checked like everything else)."""
 
 
 def section(heading: str) -> str:
@@ -216,7 +211,7 @@ def test_make_targets_the_docs_name_exist() -> None:
     targets = make_targets()
     named = set(re.findall(r"(?:^|`)make ([a-z][a-z-]*)", ALL_TEXT, re.MULTILINE))
     assert {"demo", "test", "bench"} <= named
-    missing = {t for t in named - targets if f"make {t}" not in PROMISED}
+    missing = named - targets
     assert not missing, sorted(missing)
 
 
@@ -404,7 +399,7 @@ def documented_repository_paths() -> Iterator[tuple[str, str]]:
 def test_every_repository_path_the_docs_name_exists() -> None:
     found = list(documented_repository_paths())
     assert len(found) > 20
-    missing = [(doc, p) for doc, p in found if not (ROOT / p).exists() and p not in PROMISED]
+    missing = [(doc, p) for doc, p in found if not (ROOT / p).exists()]
     assert not missing
 
 
@@ -562,10 +557,7 @@ def test_every_relative_link_and_anchor_resolves() -> None:
                 continue
             file_part, _, anchor = target.partition("#")
             linked = (path.parent / file_part).resolve() if file_part else path
-            relative = linked.relative_to(ROOT).as_posix()
-            if not linked.exists():
-                assert relative in PROMISED, f"{path.name}: {target}"
-                continue
+            assert linked.exists(), f"{path.name}: {target}"
             if anchor:
                 headings = re.findall(r"^#+ (.+)$", linked.read_text(encoding="utf-8"), re.M)
                 anchors = {github_anchor(h) for h in headings}

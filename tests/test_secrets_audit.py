@@ -165,21 +165,23 @@ def stack(flow_changes: dict[str, Any], **project: Any) -> dict[str, Any]:
         ),
         pytest.param(
             stack({"url": URL.replace("https://", f"https://t:{SECRET}@")}, pendulaTokens={}),
-            f"{F0}.url: 'https://[hidden]@pendula.app/webhook/inbound/{FLOW_ID}' must not carry "
-            "a query, fragment or credentials",
+            f"{F0}.url: 'https://[hidden]@pendula.app/webhook/inbound/{FLOW_ID}' is not allowed: "
+            "it carries user info (credentials belong in secure config, not URLs) "
+            "(allowedPendulaHosts)",
             id="token as URL user info",
         ),
         pytest.param(
             stack({"url": f"http://evil.example/hook?token={SECRET}"}, pendulaTokens={}),
-            f"{F0}.url: 'http://evil.example/hook?token=[hidden]' is not allowed: the Pendula "
-            "webhook URL must be https on an allowed Pendula host (pendula.app)",
+            f"{F0}.url: 'http://evil.example/hook?token=[hidden]' is not allowed: it is not https "
+            "(a credential is sent there, so it must be https on an allowed host (pendula.app) "
+            "on the default port, without user info) (allowedPendulaHosts)",
             id="token in a URL on another host",
         ),
         pytest.param(
             stack({"customContext": f"{SECRET}\u00e9"}),
             f"{F0}.customContext: '[secret]\u00e9' is not a valid header value: Segment sends "
-            "only ASCII header values without line breaks (write non-ASCII text in an object, "
-            "which is sent as JSON with \\u escapes)",
+            "only ASCII header values without control characters or line breaks (write non-ASCII "
+            "text in an object, which is sent as JSON with \\u escapes)",
             id="secret copied into a plain key that is also invalid",
         ),
     ],
@@ -306,6 +308,7 @@ def test_dynamic_host_shows_the_engine_no_echoed_admin_token(echo: EchoServer) -
     config = {
         "segment-pendula:pendulaApiUrl": f"{echo.url}/api/v1",
         "segment-pendula:pendulaApiToken": ADMIN_SECRET,
+        "segment-pendula:sandbox": "true",  # the echo server listens on loopback
     }
     flow_url = f"http://127.0.0.1:{echo.port}/webhook/inbound/{FLOW_ID}"
     with DynamicHost(config) as host:

@@ -247,7 +247,8 @@ def test_an_api_nothing_answers_at_fails_at_once_saying_where_it_tried() -> None
         ),
     ):
         sleeps: list[float] = []
-        api = SegmentApi("sta_token-never-shown", url, sleep=sleeps.append)
+        hosts = ["api.segment-pendula.invalid"]  # extended, as allowedSegmentApiHosts can be
+        api = SegmentApi("sta_token-never-shown", url, sleep=sleeps.append, allowed_hosts=hosts)
         with pytest.raises(SegmentApiError) as caught:
             api.get_source("abc")
         assert sleeps == []
@@ -271,3 +272,34 @@ def test_the_connect_timeout_is_short_and_the_read_timeout_is_not() -> None:
     with pytest.raises(SegmentApiError, match="did not accept a connection within 5 s"):
         api.get_source("abc")
     assert seen == [(5.0, 30.0)]  # one attempt, no sleep
+
+
+# --- the Public API token goes only to a Segment API host ---------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("url", "why"),
+    [
+        ("https://api.segmentapis.com.evil.net", "its host is not allowed"),
+        ("https://eu1.api.segmentapis.co", "its host is not allowed"),
+        ("http://api.segmentapis.com", "it is not https"),
+        ("https://api.segmentapis.com:8443", "it names port 8443"),
+        ("https://me:sta_secret_9@api.segmentapis.com", "it carries user info"),
+    ],
+)
+def test_the_token_is_sent_only_to_segment_api_hosts(url: str, why: str) -> None:
+    with pytest.raises(ValueError, match=why) as raised:
+        SegmentApi("sta_token", url)
+    assert str(raised.value).startswith("url: '")
+    assert "sta_secret_9" not in str(raised.value)
+
+
+def test_connection_errors_mask_credentials_in_the_url() -> None:
+    # A loopback port nothing listens on: the error names the URL, credentials hidden.
+    url = "http://127.0.0.1:9/?api_key=k-secret-1"
+    api = SegmentApi("sta_token", url, max_attempts=1, timeout_seconds=1, sleep=lambda _: None)
+    with pytest.raises(SegmentApiError) as raised:
+        api.get_source("src1")
+    message = str(raised.value)
+    assert "could not reach http://127.0.0.1:9/?api_key=[hidden]" in message
+    assert "k-secret-1" not in message and "sta_token" not in message

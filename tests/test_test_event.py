@@ -20,6 +20,7 @@ import yaml
 
 import sandbox.__main__ as sandbox_cli
 from components.__main__ import main
+from components.commands import send_test_event as send_test_event_command
 from components.commands.send_test_event import SANDBOX_PORT
 from components.conditions import explain
 from components.config import load_stack_file
@@ -453,15 +454,43 @@ class Terminal(io.StringIO):
         return True
 
 
-def production(config: dict[str, Any]) -> None:
-    config["segment-pendula:production"] = True
+PLACEHOLDER_SECRET = {"secure": "v1:cGxhY2Vob2xkZXI="}
 
 
 @pytest.fixture
-def production_stack(sandbox: SandboxServer, tmp_path: Path) -> Path:
-    stacks = write_stack(tmp_path, sandbox.port, production)
-    seed_database(sandbox.settings.db_path, stacks / "Pulumi.local.yaml")
-    return stacks
+def production_stack(
+    sandbox: SandboxServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Path:
+    """The local stack as a production stack: real hosts, secure values, never sandbox.
+
+    A production stack cannot point at loopback, so the POST to pendula.app is redirected to
+    the sandbox seeded with the same flows, after the command decided to send.
+    """
+    seeded = write_stack(tmp_path / "seed", sandbox.port)
+    seed_database(sandbox.settings.db_path, seeded / "Pulumi.local.yaml")
+    local = f"http://127.0.0.1:{sandbox.port}"
+
+    def production(config: dict[str, Any]) -> None:
+        del config["segment-pendula:sandbox"]
+        config["segment-pendula:production"] = True
+        config["segment:url"] = "https://api.segmentapis.com"
+        config["segment:token"] = PLACEHOLDER_SECRET
+        config["segment-pendula:pendulaApiUrl"] = "https://pendula.app/api/v1"
+        config["segment-pendula:pendulaApiToken"] = PLACEHOLDER_SECRET
+        for destination in config["segment-pendula:destinations"]:
+            for flow in destination["flows"]:
+                flow["url"] = flow["url"].replace(local, "https://pendula.app")
+        tokens = config["segment-pendula:pendulaTokens"]
+        config["segment-pendula:pendulaTokens"] = {name: PLACEHOLDER_SECRET for name in tokens}
+
+    real_send = send_test_event_command.send
+
+    def send_to_sandbox(url: str, body: Any, headers: Any) -> Any:
+        return real_send(url.replace("https://pendula.app", sandbox.url), body, headers)
+
+    monkeypatch.setattr(send_test_event_command, "send", send_to_sandbox)
+    monkeypatch.setenv("PENDULA_TOKEN", NUDGE_TOKEN)
+    return write_stack(tmp_path, sandbox.port, production)
 
 
 NUDGE_ARGS = ("--flow", "upgrade-nudge", "--event", str(EVENTS / "identify-free-plan.json"))
@@ -632,3 +661,83 @@ def requests_answer(url: str) -> bool:
     except requests.RequestException:
         return False
     return True
+
+
+# --- hardening: files, redaction and escaping ------------------------------------------------------
+
+
+def test_sample_out_gets_the_same_redaction_as_stdout(run: Run, tmp_path: Path) -> None:
+    stacks = write_stack(tmp_path, free_port())
+    event = event_file(
+        tmp_path,
+        "identify-free-plan.json",
+        traits={
+            "plan": "free",
+            "password": "hunter22-secret",
+            "website": "https://ada:pw-in-url@example.com/?api_key=k-secret",
+            "note": "\x1b[2Jcleared\u202e",
+        },
+    )
+    sample = tmp_path / "sample.json"
+
+    code, out, err = run(
+        stacks, "--flow", "upgrade-nudge", "--event", str(event), "--dry-run",
+        "--sample-out", str(sample),
+    )  # fmt: skip
+
+    assert code == 0, err
+    written = sample.read_text()
+    for secret in ("hunter22-secret", "pw-in-url", "k-secret", NUDGE_TOKEN):
+        assert secret not in out + err + written
+    traits = json.loads(written)["traits"]
+    assert traits["password"] == "[hidden]"
+    assert traits["website"] == "https://[hidden]@example.com/?api_key=[hidden]"
+    assert "\x1b" not in out and "\u202e" not in out
+
+
+@pytest.mark.parametrize(
+    ("sample", "why"),
+    [
+        ("../outside.json", "leads outside the project root"),
+        ("/etc/hostname", "must be relative to the project root"),
+    ],
+)
+def test_sample_event_stays_inside_the_project(
+    run: Run, tmp_path: Path, sample: str, why: str
+) -> None:
+    def point(config: dict[str, Any]) -> None:
+        config["segment-pendula:destinations"][0]["flows"][1]["sampleEvent"] = sample
+
+    stacks = write_stack(tmp_path, free_port(), point)
+    (tmp_path.parent / "outside.json").write_text((EVENTS / "identify-free-plan.json").read_text())
+    code, out, err = run(stacks, "--flow", "upgrade-nudge", "--dry-run")
+    assert (code, out) == (1, "")
+    assert err.startswith(f"error: flow 'upgrade-nudge' sampleEvent: '{sample}' ") and why in err
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "why"),
+    [
+        ("big.json", "{" + " " * (2 * 1024 * 1024) + "}", "at most 1048576 are read"),
+        ("latin.json", None, "is not UTF-8 text"),
+        ("nan.json", '{"type": "track", "properties": {"x": NaN}}', "NaN is not a JSON number"),
+        ("deep.json", "[" * 100_000 + "]" * 100_000, "is not valid JSON"),
+    ],
+)
+def test_event_files_are_read_within_limits(
+    run: Run, tmp_path: Path, name: str, content: str | None, why: str
+) -> None:
+    stacks = write_stack(tmp_path, free_port())
+    path = tmp_path / name
+    if content is None:
+        path.write_bytes(b'{"type": "track", "event": "Caf\xe9"}')
+    else:
+        path.write_text(content)
+    code, _, err = run(stacks, "--flow", "upgrade-nudge", "--event", str(path), "--dry-run")
+    assert code == 1 and why in err and "Traceback" not in err
+
+
+def test_event_file_must_be_a_regular_file(run: Run, tmp_path: Path) -> None:
+    stacks = write_stack(tmp_path, free_port())
+    code, _, err = run(stacks, "--flow", "upgrade-nudge", "--event", "/dev/zero", "--dry-run")
+    assert (code, err) == (1, "error: --event: '/dev/zero': is not a regular file\n")

@@ -24,6 +24,7 @@ from components.adopt import (
     read_setup,
     stack_file_text,
 )
+from components.commands import TerminalOutput
 from components.segment_api import DEFAULT_URL, SegmentApi, SegmentApiError
 
 TOKEN_VARIABLE = "PUBLIC_API_TOKEN"
@@ -35,7 +36,7 @@ EXIT_FAILED = 1
 EXIT_USAGE = 2
 """Bad arguments, a missing token, or output files that exist without --force."""
 
-_STACK_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
+_STACK_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}\Z")
 """Pulumi stack names; also keeps the stack file inside ``--stacks-dir``."""
 
 
@@ -73,8 +74,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 def run(args: argparse.Namespace, *, api: SegmentApi | None = None) -> int:
     """Adopt, write both files, print the next steps. ``api`` is for tests (a prepared client)."""
-    out: TextIO = sys.stdout
-    err: TextIO = sys.stderr
+    # Names and messages come from Segment's answers: escaped and redacted on the way out.
+    out: Any = TerminalOutput(sys.stdout)
+    err: Any = TerminalOutput(sys.stderr)
     stack: str = args.stack
     if not _STACK_NAME.match(stack):
         print(

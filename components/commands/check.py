@@ -6,15 +6,20 @@ import argparse
 import sys
 from pathlib import Path
 
+from components.escaping import escape_terminal
 from components.plan import PlanError, PlanRequest, build_plan, find_project_root, redact
+from components.redaction import redact_text
 
 EXIT_PROBLEMS = 1
 EXIT_NO_STACKS = 5
 
 EPILOG = f"""\
-Prints one line per problem, prefixed with the stack file. Exit codes: 0 every stack is valid
-and passes the policies; {EXIT_PROBLEMS} at least one problem; 2 bad arguments;
-{EXIT_NO_STACKS} no Pulumi.*.yaml in the stacks directory.
+Prints one line per problem, prefixed with the stack file; a stack file that cannot be read
+is one such line, and the other stacks are still checked. With --against, a change to where
+credentials are sent (segment:url, pendulaApiUrl, the allowed host lists, sandbox/production)
+is flagged as "review: …" and counts as a problem, so it cannot pass unnoticed. Exit codes: 0
+every stack is valid and passes the policies; {EXIT_PROBLEMS} at least one problem; 2 bad
+arguments; {EXIT_NO_STACKS} no Pulumi.*.yaml in the stacks directory.
 """
 
 
@@ -32,20 +37,29 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         default=None,
         help="where sampleEvent paths start (default: the directory holding Pulumi.yaml)",
     )
+    parser.add_argument(
+        "--against",
+        metavar="GIT_REF",
+        help="also flag every change to where credentials are sent since this git ref",
+    )
     parser.set_defaults(func=run)
 
 
-def problems_of(stacks_dir: Path, project_root: Path) -> tuple[int, list[str]]:
+def problems_of(
+    stacks_dir: Path, project_root: Path, against: str | None = None
+) -> tuple[int, list[str]]:
     """How many stack files were checked, and every problem as ``<file>: <problem>``."""
     files = sorted(stacks_dir.glob("Pulumi.*.yaml"))
     lines: list[str] = []
     for path in files:
         stack = path.name.removeprefix("Pulumi.").removesuffix(".yaml")
-        request = PlanRequest(stack=stack, stacks_dir=stacks_dir, project_root=project_root)
+        request = PlanRequest(
+            stack=stack, stacks_dir=stacks_dir, project_root=project_root, against=against
+        )
         try:
             document = build_plan(request)
         except PlanError as exc:
-            message = str(exc)  # already names the file
+            message = redact_text(str(exc))  # already names the file
             lines.append(message if message.startswith(str(path)) else f"{path}: {message}")
             continue
         found = [f"{path}: {p}" for p in document["problems"]]
@@ -53,13 +67,15 @@ def problems_of(stacks_dir: Path, project_root: Path) -> tuple[int, list[str]]:
             f"{path}: policy {v['policy']} on {v['resource']}: {v['message']}"
             for v in document["violations"]
         ]
+        found += [f"{path}: review: {message}" for message in document.get("review", [])]
         lines += [redact(line, document) for line in found]
-    return len(files), lines
+    # One problem per line: whatever a stack file holds is shown escaped, on its own line.
+    return len(files), [escape_terminal(line) for line in lines]
 
 
 def run(args: argparse.Namespace) -> int:
     project_root = args.project_root or find_project_root(args.stacks_dir)
-    count, lines = problems_of(args.stacks_dir, project_root)
+    count, lines = problems_of(args.stacks_dir, project_root, args.against)
     if count == 0:
         print(f"error: no Pulumi.*.yaml stack files in {args.stacks_dir}", file=sys.stderr)
         return EXIT_NO_STACKS

@@ -6,6 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from components.escaping import escape_terminal
 from components.plan import (
     EXIT_INVALID_CONFIG,
     EXIT_OK,
@@ -21,6 +22,7 @@ from components.plan import (
     render_markdown,
     render_text,
 )
+from components.redaction import redact_text
 
 RENDERERS = {"text": render_text, "markdown": render_markdown, "json": render_json}
 
@@ -72,7 +74,9 @@ def run(args: argparse.Namespace) -> int:
     try:
         document = build_plan(request)
     except PlanError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        message = escape_terminal(redact_text(str(exc)), keep_newlines=True)
+        print(f"error: {message}", file=sys.stderr)
         return exc.exit_code
+    # Each renderer escapes for its medium; the redaction is the last line of defence.
     sys.stdout.write(redact(RENDERERS[args.format](document), document))
     return exit_code(document)

@@ -6,11 +6,14 @@ import argparse
 import json
 import sys
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 from urllib.parse import urlsplit
 
+from components.commands import TerminalOutput
 from components.config import ConfigError, Destination, Flow, StackConfig, load_stack_file
+from components.files import FileError, project_path
 from components.mapping import MappingError
+from components.redaction import redact_value
 from components.test_event import (
     TOKEN_ENV,
     MatchReport,
@@ -92,14 +95,15 @@ class _RefusedError(Exception):
 
 
 def run(args: argparse.Namespace) -> int:
-    out = sys.stdout
+    out: Any = TerminalOutput(sys.stdout)
+    err: Any = TerminalOutput(sys.stderr)
     try:
         return _run(args, out)
     except _RefusedError as exc:
-        print(f"refused: {exc}", file=sys.stderr)
+        print(f"refused: {exc}", file=err)
         return EXIT_REFUSED
     except (SendTestEventError, ConfigError, MappingError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {exc}", file=err)
         return EXIT_ERROR
 
 
@@ -116,7 +120,12 @@ def _run(args: argparse.Namespace, out: TextIO) -> int:
             raise SendTestEventError(
                 f"--event: flow '{flow.name}' has no sampleEvent; pass --event <file.json>"
             )
-        event_path = project_root / flow.sample_event
+        key = f"flow '{flow.name}' sampleEvent"
+        try:
+            # A path from the stack file: it must stay inside the project.
+            event_path = project_path(project_root, flow.sample_event, key)
+        except FileError as exc:
+            raise SendTestEventError(str(exc)) from None
     event = load_event(event_path)
 
     print(f"Stack {args.stack} ({stack_path}), destination {destination.name}", file=out)
@@ -158,8 +167,10 @@ def _run(args: argparse.Namespace, out: TextIO) -> int:
     for name, value in shown.items():
         print(f"  {name}: {value}", file=out)
     print("Body:", file=out)
-    pretty = json.dumps(body, indent=2, ensure_ascii=False)
-    print(scrub(_indent(pretty), secrets), file=out)
+    # What is shown and what --sample-out writes get the same redaction: credentials typed
+    # into the event (credential-named keys, URL user info) and the flow's token.
+    pretty = scrub(json.dumps(redact_value(body), indent=2, ensure_ascii=False), secrets)
+    print(_indent(pretty), file=out)
 
     if args.sample_out is not None:
         args.sample_out.write_text(pretty + "\n", encoding="utf-8")

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import time
+import contextlib
 import uuid
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
 from types import TracebackType
 from typing import Any, Self
 from urllib.parse import quote, urlsplit
@@ -31,8 +29,6 @@ RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 # After these the request reached something that failed while or after handling it, so a
 # create may have happened. 429 and 503 are explicit "not processed" answers.
 AMBIGUOUS_STATUSES = frozenset({500, 502, 504})
-# Server timestamps may be truncated to whole seconds (HTTP Date is), hence the slack.
-_CLOCK_SLACK_SECONDS = 2.0
 
 
 class PendulaApiError(Exception):
@@ -81,9 +77,13 @@ class TokenInfo:
     status: str
     tenant_id: str
     created_at: str
+    idempotency_key: str | None = None
+    """The ``Idempotency-Key`` the token was created with, when the server records it: the
+    one thing that tells our own lost create apart from anyone else's token."""
 
     @classmethod
     def from_json(cls, body: Mapping[str, Any]) -> TokenInfo:
+        key = body.get("idempotency_key")
         return cls(
             id=str(body["id"]),
             name=str(body["name"]),
@@ -91,6 +91,7 @@ class TokenInfo:
             status=str(body["status"]),
             tenant_id=str(body["tenant_id"]),
             created_at=str(body["created_at"]),
+            idempotency_key=key if isinstance(key, str) and key else None,
         )
 
 
@@ -105,6 +106,10 @@ class CreatedToken:
     """The server honoured our Idempotency-Key and replayed an earlier attempt's response."""
     deactivated_orphans: tuple[str, ...] = ()
     """Tokens that earlier attempts created but whose text never reached us."""
+    unidentified_orphans: bool = False
+    """An earlier attempt may have created a token, but the server neither replayed the create
+    nor records idempotency keys, so it cannot be told apart from other tokens and is left
+    alone (never guessed by name): check the tenant's tokens by hand."""
 
 
 class _CappedRetry(Retry):
@@ -192,20 +197,21 @@ class PendulaClient:
         All attempts carry one `Idempotency-Key`; a server that honours it replays the first
         attempt's response and says so with `Idempotent-Replayed: true`. A server that does not
         creates one token per attempt that got through, and their texts are lost, so after an
-        ambiguous failure we deactivate every other active token with the same name and
-        description that the server created while this call ran (a narrow window, measured on
-        the server's clock). A create that fails for good sweeps the same way, best effort.
+        ambiguous failure we deactivate the other active tokens that carry *this* call's key
+        (the server lists it as `idempotency_key`). Nothing else is ever deactivated: a token
+        someone else created meanwhile, with the same name and description, has another key
+        or none. A create that fails for good sweeps the same way, best effort.
         """
-        started = time.monotonic()
+        key = str(uuid.uuid4())
         try:
             response = self._send(
                 "POST",
                 "/tokens",
                 json={"name": name, "description": description},
-                headers={"Idempotency-Key": str(uuid.uuid4())},
+                headers={"Idempotency-Key": key},
             )
         except PendulaApiError:
-            self._sweep_quietly(name, description, time.monotonic() - started)
+            self._sweep_quietly(key)
             raise
         history: tuple[RequestHistory, ...] = tuple(
             response.raw.retries.history if response.raw.retries else ()
@@ -213,24 +219,22 @@ class PendulaClient:
         ambiguous = any(_may_have_been_processed(attempt) for attempt in history)
         if response.status_code != 201:
             if ambiguous or response.status_code in AMBIGUOUS_STATUSES:
-                self._sweep_quietly(name, description, time.monotonic() - started)
+                self._sweep_quietly(key)
             self._expect(response, "POST", "/tokens", 201)
         body = self._expect(response, "POST", "/tokens", 201)
         info = TokenInfo.from_json(body)
         replayed = response.headers.get("Idempotent-Replayed", "").lower() == "true"
         orphans: tuple[str, ...] = ()
+        unidentified = False
         if ambiguous and not replayed:
-            newest = _parse_time(info.created_at)
-            if newest is not None:
-                orphans = self._deactivate_recent(
-                    name, description, newest, time.monotonic() - started, keep=info.id
-                )
+            orphans, unidentified = self._deactivate_own(key, keep=info.id)
         return CreatedToken(
             info,
             str(body["token"]),
             attempts=len(history) + 1,
             replayed=replayed,
             deactivated_orphans=orphans,
+            unidentified_orphans=unidentified,
         )
 
     def get_token(self, token_id: str) -> TokenInfo | None:
@@ -280,39 +284,27 @@ class PendulaClient:
 
     # -- plumbing -----------------------------------------------------------------------
 
-    def _deactivate_recent(
-        self,
-        name: str,
-        description: str,
-        newest: datetime,
-        seconds: float,
-        keep: str | None,
-    ) -> tuple[str, ...]:
-        """Deactivate active tokens named so that were created within `seconds` up to `newest`."""
-        orphans: list[str] = []
-        for info in list(self.list_tokens()):
-            created_at = _parse_time(info.created_at)
-            if (
-                info.id == keep
-                or info.status != "active"
-                or (info.name, info.description) != (name, description)
-                or created_at is None
-            ):
-                continue
-            age = (newest - created_at).total_seconds()
-            if -_CLOCK_SLACK_SECONDS <= age <= seconds + _CLOCK_SLACK_SECONDS:
-                self.deactivate_token(info.id)
-                orphans.append(info.id)
-        return tuple(orphans)
+    def _deactivate_own(self, key: str, keep: str | None) -> tuple[tuple[str, ...], bool]:
+        """Deactivate active tokens created with ``key`` (but ``keep``).
 
-    def _sweep_quietly(self, name: str, description: str, seconds: float) -> None:
-        """After a failed create: deactivate what got created anyway, if the server answers."""
-        try:
-            response = self._send("GET", "/tokens", params={"limit": 1})
-            server_now = parsedate_to_datetime(response.headers["Date"])
-            self._deactivate_recent(name, description, server_now, seconds, keep=None)
-        except (PendulaApiError, KeyError, TypeError, ValueError):
-            pass  # the create's own error is the one worth reporting
+        Returns their ids, and whether the server records no keys at all (then nothing can be
+        identified, and nothing is touched).
+        """
+        orphans: list[str] = []
+        records_keys = False
+        for info in list(self.list_tokens()):
+            records_keys = records_keys or info.idempotency_key is not None
+            if info.idempotency_key != key or info.id == keep or info.status != "active":
+                continue
+            self.deactivate_token(info.id)
+            orphans.append(info.id)
+        return tuple(orphans), not records_keys
+
+    def _sweep_quietly(self, key: str) -> None:
+        """After a failed create: deactivate what this call created anyway, if possible."""
+        # Best effort: the create's own error is the one worth reporting.
+        with contextlib.suppress(PendulaApiError, KeyError, TypeError, ValueError):
+            self._deactivate_own(key, keep=None)
 
     def _send(
         self,
@@ -390,12 +382,3 @@ def _describe(exc: requests.RequestException) -> str:
 def _segment(value: str) -> str:
     """A path segment that cannot escape the tokens collection (ids are opaque strings)."""
     return quote(value, safe="")
-
-
-def _parse_time(value: str) -> datetime | None:
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        return None
-    # A timestamp without an offset is taken as UTC, so it compares with HTTP dates.
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import json
 import os
 import re
 import weakref
@@ -31,12 +32,16 @@ import pulumi
 import pulumi.dynamic
 from pulumi.output import Unknown
 
+from components import validators
+from components.endpoints import DEFAULT_PENDULA_HOSTS, LOOPBACK_HOSTS, endpoint_problem
 from components.pendula.client import PendulaClient, RetryPolicy, TokenInfo
-from components.webhook_url import LOOPBACK_HOSTS, flow_id, shape_problem, shown
+from components.webhook_url import flow_id, shape_problem, shown
 
 CONFIG_NAMESPACE = "segment-pendula"
 API_URL_KEY = "pendulaApiUrl"
 API_TOKEN_KEY = "pendulaApiToken"
+ALLOWED_HOSTS_KEY = "allowedPendulaHosts"
+SANDBOX_KEY = "sandbox"
 API_URL_ENV = "PENDULA_API_URL"
 API_TOKEN_ENV = "PENDULA_API_TOKEN"
 TIMEOUT_ENV = "PENDULA_API_TIMEOUT_SECONDS"
@@ -46,12 +51,11 @@ MODES = ("provided", "managed")
 SCHEMES = ("bearer", "basic")
 SECRET_OUTPUTS = ["authorization", "token"]
 FINGERPRINT_LENGTH = 12
-MAX_NAME_LENGTH = 100
-MAX_DESCRIPTION_LENGTH = 500
+MAX_NAME_LENGTH = validators.MAX_TOKEN_NAME_LENGTH
+MAX_DESCRIPTION_LENGTH = validators.MAX_TOKEN_DESCRIPTION_LENGTH
 
 # Header values must be visible ASCII (Segment rejects others; RFC 9110 token68 is narrower).
-_VISIBLE_ASCII = re.compile(r"^[\x21-\x7e]+$")
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_VISIBLE_ASCII = re.compile(r"[\x21-\x7e]+")
 
 # Fields whose change needs a new token; everything else is an in-place update.
 REPLACING_FIELDS = ("flow_url", "mode")
@@ -93,11 +97,22 @@ class PendulaFlowTokenArgs(TypedDict):
 class _Endpoint:
     url: str
     token: str
+    allowed_hosts: tuple[str, ...] = DEFAULT_PENDULA_HOSTS
+    allow_loopback: bool = False
+
+    def problem(self) -> str | None:
+        """Why the admin token may not be sent to ``url`` (the stack config's own rule)."""
+        problem = endpoint_problem(self.url, self.allowed_hosts, self.allow_loopback)
+        return None if problem is None else f"{CONFIG_NAMESPACE}:{API_URL_KEY}: {problem}"
 
 
 # Credentials live beside the provider, never on it: anything on the provider object is
 # pickled into `__provider` and so into state (pulumi issue #8265).
 _ENDPOINTS: weakref.WeakKeyDictionary[PendulaFlowTokenProvider, _Endpoint | None] = (
+    weakref.WeakKeyDictionary()
+)
+# The stack's rule for URLs that receive a credential: (allowed Pendula hosts, sandbox).
+_URL_RULES: weakref.WeakKeyDictionary[PendulaFlowTokenProvider, tuple[tuple[str, ...], bool]] = (
     weakref.WeakKeyDictionary()
 )
 
@@ -108,11 +123,28 @@ class PendulaFlowTokenProvider(pulumi.dynamic.ResourceProvider):
     def configure(self, req: pulumi.dynamic.ConfigureRequest) -> None:
         url = _config_value(req.config, API_URL_KEY)
         token = _config_value(req.config, API_TOKEN_KEY)
-        _ENDPOINTS[self] = _Endpoint(url, token) if url and token else None
+        _URL_RULES[self] = (_allowed_hosts(req.config), _sandbox(req.config))
+        _ENDPOINTS[self] = (
+            _Endpoint(url, token, _allowed_hosts(req.config), _sandbox(req.config))
+            if url and token
+            else None
+        )
 
     def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> pulumi.dynamic.CheckResult:
         inputs, failures = _normalise(news)
-        if inputs.get("mode") == "managed" and self._endpoint() is None:
+        url = inputs.get("flow_url")
+        rules = _URL_RULES.get(self)
+        # The stack config's rule for the URL the flow's token is sent to, on the resource's
+        # own inputs (a program other than ours may build them).
+        if (
+            isinstance(url, str)
+            and rules is not None
+            and not any(f.property == "flow_url" for f in failures)
+            and (problem := endpoint_problem(url, rules[0], allow_loopback=rules[1]))
+        ):
+            failures.append(pulumi.dynamic.CheckFailure("flow_url", problem))
+        endpoint = self._endpoint()
+        if inputs.get("mode") == "managed" and endpoint is None:
             failures.append(
                 pulumi.dynamic.CheckFailure(
                     "mode",
@@ -120,6 +152,8 @@ class PendulaFlowTokenProvider(pulumi.dynamic.ResourceProvider):
                     f" and (as a secret) {CONFIG_NAMESPACE}:{API_TOKEN_KEY}",
                 )
             )
+        elif inputs.get("mode") == "managed" and endpoint is not None and endpoint.problem():
+            failures.append(pulumi.dynamic.CheckFailure("mode", str(endpoint.problem())))
         return pulumi.dynamic.CheckResult(inputs, failures)
 
     def diff(
@@ -198,12 +232,18 @@ class PendulaFlowTokenProvider(pulumi.dynamic.ResourceProvider):
             api.deactivate_token(id_)
 
     def _endpoint(self) -> _Endpoint | None:
-        url = os.environ.get(API_URL_ENV) or None
+        env_url = os.environ.get(API_URL_ENV) or None
         token = os.environ.get(API_TOKEN_ENV) or None
         configured = _ENDPOINTS.get(self)
-        url = url or (configured.url if configured else None)
+        url = env_url or (configured.url if configured else None)
         token = token or (configured.token if configured else None)
-        return _Endpoint(url, token) if url and token else None
+        if not (url and token):
+            return None
+        hosts = configured.allowed_hosts if configured else DEFAULT_PENDULA_HOSTS
+        # A loopback URL is allowed for a sandbox stack, or when the operator set it in this
+        # process's environment (tests, local runs): it never leaves the machine.
+        loopback = bool(configured and configured.allow_loopback) or env_url is not None
+        return _Endpoint(url, token, hosts, loopback)
 
     def _client(self) -> PendulaClient:
         endpoint = self._endpoint()
@@ -212,6 +252,10 @@ class PendulaFlowTokenProvider(pulumi.dynamic.ResourceProvider):
                 f"mode: 'managed' needs {CONFIG_NAMESPACE}:{API_URL_KEY} and "
                 f"{CONFIG_NAMESPACE}:{API_TOKEN_KEY} (or {API_URL_ENV}/{API_TOKEN_ENV})"
             )
+        # Defence in depth: the stack config refuses such a URL already, but the admin token
+        # is never sent anywhere the config's rule would not allow, whoever set the URL.
+        if problem := endpoint.problem():
+            raise PendulaTokenError(problem)
         timeout = float(os.environ.get(TIMEOUT_ENV) or RetryPolicy.read_timeout)
         return PendulaClient(endpoint.url, endpoint.token, RetryPolicy(read_timeout=timeout))
 
@@ -326,18 +370,19 @@ def _normalise(
                 "not allowed with mode 'managed' (Pendula's API creates the token)",
             )
         inputs.setdefault("token_description", "")
-        for field, limit in (
-            ("token_name", MAX_NAME_LENGTH),
-            ("token_description", None),
-        ):
+        for field in ("token_name", "token_description"):
             value = inputs.get(field)
             if value is None and field == "token_name":
                 fail(field, "required with mode 'managed'")
             elif isinstance(value, str):
                 # Pendula trims both (as its UI does); trimming here keeps diffs quiet.
-                inputs[field] = value = value.strip()
-                problem = _text_problem(value, limit or MAX_DESCRIPTION_LENGTH, field)
-                if problem:
+                inputs[field] = value.strip()
+                check = (
+                    validators.token_name_problem
+                    if field == "token_name"
+                    else validators.token_description_problem
+                )
+                if problem := check(value):
                     fail(field, problem)
             elif not isinstance(value, Unknown):
                 fail(field, f"{value!r} is not a string")
@@ -349,11 +394,8 @@ def _normalise(
                 "token",
                 "required with mode 'provided' (the API token from Pendula's UI)",
             )
-        elif not isinstance(token, Unknown) and not _is_header_safe(token):
-            fail(
-                "token",
-                "must be non-empty visible ASCII without spaces (value not shown: it is secret)",
-            )
+        elif not isinstance(token, Unknown) and (problem := validators.token_text_problem(token)):
+            fail("token", problem)
 
     tenant = inputs.get("tenant_id")
     if scheme == "bearer" and tenant is not None:
@@ -363,11 +405,12 @@ def _normalise(
             "tenant_id",
             "required with scheme 'basic' (the Basic user name, the tenant id)",
         )
-    elif isinstance(tenant, str) and (not _is_header_safe(tenant) or ":" in tenant):
-        fail(
-            "tenant_id",
-            f"{tenant!r} must be non-empty visible ASCII without ':' or spaces",
-        )
+    elif (
+        tenant is not None
+        and not isinstance(tenant, Unknown)
+        and (problem := validators.tenant_id_problem(tenant))
+    ):
+        fail("tenant_id", problem)
     return inputs, failures
 
 
@@ -449,17 +492,7 @@ def _flow_id(inputs: Mapping[str, Any]) -> str:
 
 
 def _is_header_safe(value: Any) -> bool:
-    return isinstance(value, str) and bool(_VISIBLE_ASCII.match(value))
-
-
-def _text_problem(value: str, limit: int, field: str) -> str | None:
-    if field == "token_name" and not value.strip():
-        return "must not be empty"
-    if len(value) > limit:
-        return f"is {len(value)} characters long (at most {limit})"
-    if _CONTROL.search(value):
-        return f"{value!r} must not contain control characters"
-    return None
+    return isinstance(value, str) and bool(_VISIBLE_ASCII.fullmatch(value))
 
 
 def _config_value(config: pulumi.dynamic.Config, key: str) -> str | None:
@@ -467,3 +500,19 @@ def _config_value(config: pulumi.dynamic.Config, key: str) -> str | None:
     # project's own namespace too, for programs that reuse the component under another name.
     value = config.get(f"{CONFIG_NAMESPACE}:{key}") or config.get(key)
     return str(value) if value else None
+
+
+def _allowed_hosts(config: pulumi.dynamic.Config) -> tuple[str, ...]:
+    """``allowedPendulaHosts`` as the engine passes it (JSON text), else the default."""
+    raw = _config_value(config, ALLOWED_HOSTS_KEY)
+    try:
+        hosts = json.loads(raw) if raw else None
+    except ValueError:
+        hosts = None
+    if isinstance(hosts, list) and hosts and all(isinstance(h, str) for h in hosts):
+        return tuple(h.lower() for h in hosts)
+    return DEFAULT_PENDULA_HOSTS
+
+
+def _sandbox(config: pulumi.dynamic.Config) -> bool:
+    return (_config_value(config, SANDBOX_KEY) or "").strip().lower() == "true"

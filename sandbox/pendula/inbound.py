@@ -11,6 +11,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
+from sandbox.limits import parse_json
 from sandbox.pendula.auth import InboundCredential, hash_secret, parse_inbound_authorization
 from sandbox.pendula.errors import PendulaApiError, PendulaRoute
 from sandbox.pendula.ratelimit import RateLimiter
@@ -143,10 +144,11 @@ async def inbound_webhook(request: Request, flow_id: str) -> JSONResponse:
         )
     raw = await request.body()
     try:
-        body = json.loads(raw)
+        body = parse_json(raw)
     except ValueError as exc:
+        # The media type was right; the content is not (truncated, too deep, NaN…): 400.
         raise PendulaApiError(
-            415, "unsupported_media_type", f"the request body is not valid JSON: {exc}"
+            400, "invalid_json", f"the request body is not valid JSON: {exc}"
         ) from exc
     # Straight on the event loop: the transaction takes well under a millisecond (WAL, no
     # fsync), and a hop to the thread pool cost more than that and lengthened the latency

@@ -17,7 +17,8 @@ CREATE TABLE IF NOT EXISTS pendula_tokens (
     token_hash TEXT NOT NULL UNIQUE,
     status TEXT NOT NULL CHECK (status IN ('active', 'inactive')),
     deactivated_at REAL,
-    created_at TEXT NOT NULL
+    created_at TEXT NOT NULL,
+    idempotency_key TEXT
 );
 CREATE INDEX IF NOT EXISTS pendula_tokens_tenant ON pendula_tokens (tenant_id, seq);
 CREATE TABLE IF NOT EXISTS pendula_flows (

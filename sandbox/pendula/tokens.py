@@ -55,7 +55,8 @@ def _store(request: Request) -> Store:
 def _token_row(conn: sqlite3.Connection, tenant_id: str, token_id: str) -> dict[str, Any]:
     """The tenant's token, or 404 (another tenant's token is as unknown as a missing one)."""
     row = conn.execute(
-        "SELECT id, name, description, status, tenant_id, created_at FROM pendula_tokens"
+        "SELECT id, name, description, status, tenant_id, created_at, idempotency_key"
+        " FROM pendula_tokens"
         " WHERE id = ? AND tenant_id = ?",
         (token_id, tenant_id),
     ).fetchone()
@@ -69,12 +70,22 @@ def create_token(request: Request, tenant_id: TenantId, body: TokenCreate) -> di
     """A new active token; the token text appears in this response and never again."""
     token_id = str(uuid.uuid4())
     token = new_secret("pdl")
+    # Recorded and listed (never replayed: the text is not kept), so a client whose create
+    # answer was lost can find exactly the token it made (docs/pendula-token-api.md).
+    key = (request.headers.get("idempotency-key") or "").strip()[:200] or None
     with _store(request).connect() as conn:
         conn.execute(
-            "INSERT INTO pendula_tokens"
-            " (id, tenant_id, name, description, token_hash, status, created_at)"
-            " VALUES (?, ?, ?, ?, ?, 'active', ?)",
-            (token_id, tenant_id, body.name, body.description, hash_secret(token), utc_now_iso()),
+            "INSERT INTO pendula_tokens (id, tenant_id, name, description, token_hash, status,"
+            " created_at, idempotency_key) VALUES (?, ?, ?, ?, ?, 'active', ?, ?)",
+            (
+                token_id,
+                tenant_id,
+                body.name,
+                body.description,
+                hash_secret(token),
+                utc_now_iso(),
+                key,
+            ),
         )
         created = _token_row(conn, tenant_id, token_id)
     return {**created, "token": token}
@@ -89,7 +100,8 @@ def list_tokens(
     after = decode_cursor(cursor)
     with _store(request).connect() as conn:
         rows = conn.execute(
-            "SELECT seq, id, name, description, status, tenant_id, created_at FROM pendula_tokens"
+            "SELECT seq, id, name, description, status, tenant_id, created_at, idempotency_key"
+            " FROM pendula_tokens"
             " WHERE tenant_id = ? AND seq > ? ORDER BY seq LIMIT ?",
             (tenant_id, after, limit + 1),
         ).fetchall()

@@ -6,6 +6,7 @@ from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request
 
+from sandbox.limits import parse_json
 from sandbox.segment_api import (
     catalog,
     conventions,
@@ -30,7 +31,10 @@ router.include_router(subscriptions.router)
 async def create_workspace(request: Request) -> dict[str, Any]:
     """Seed a workspace: `{name?, region?}` -> `{workspace_id, token}` (a Public API token)."""
     raw = await request.body()
-    body: Any = {} if not raw else await request.json()
+    try:
+        body: Any = {} if not raw else parse_json(raw)
+    except ValueError as exc:
+        raise HTTPException(400, f"the body is not valid JSON: {exc}") from None
     if not isinstance(body, dict):
         raise HTTPException(422, "body must be a JSON object {name?, region?}")
     name = body.get("name", "Sandbox workspace")

@@ -8,7 +8,6 @@ bodies other than the documented 429 example are not documented anywhere; ours a
 from __future__ import annotations
 
 import base64
-import json
 import math
 import secrets
 import sqlite3
@@ -26,6 +25,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 
+from sandbox.limits import parse_json
 from sandbox.settings import SandboxSettings
 from sandbox.store import Store
 
@@ -166,7 +166,7 @@ async def json_object(request: Request) -> dict[str, Any]:
     check_content_type(request)
     raw = await request.body()
     try:
-        body = json.loads(raw or b"null")
+        body = parse_json(raw or b"null")
     except ValueError as exc:
         raise ApiError(400, "bad-request", f"The body is not valid JSON: {exc}.") from exc
     if not isinstance(body, dict):

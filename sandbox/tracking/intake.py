@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import gzip
 import json
 import sqlite3
 import time
@@ -22,6 +21,7 @@ from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
+from sandbox.limits import BodyTooLargeError, gunzip_limited, parse_json
 from sandbox.store import Store
 from sandbox.tracking import matching
 from sandbox.tracking.runtime import wake_workers
@@ -68,7 +68,10 @@ def decode_body(raw: bytes, content_encoding: str | None) -> dict[str, Any]:
     """The JSON object of a tracking call, gunzipped when the client compressed it."""
     if (content_encoding or "").lower() == "gzip":
         try:
-            raw = gzip.decompress(raw)
+            # Inflated only up to the batch limit: a small zip bomb stays small.
+            raw = gunzip_limited(raw, MAX_BATCH_BYTES)
+        except BodyTooLargeError:
+            raise IntakeError("too_large", "The inflated request exceeds 500 KB.") from None
         except (OSError, EOFError) as exc:
             raise IntakeError(
                 "invalid_body", "Content-Encoding is gzip but the body is not."
@@ -76,7 +79,7 @@ def decode_body(raw: bytes, content_encoding: str | None) -> dict[str, Any]:
     if len(raw) > MAX_BATCH_BYTES:
         raise IntakeError("too_large", f"The request is {len(raw)} bytes; the limit is 500 KB.")
     try:
-        body = json.loads(raw or b"null")
+        body = parse_json(raw or b"null")
     except ValueError as exc:
         raise IntakeError("invalid_json", f"The body is not valid JSON: {exc}.") from exc
     if not isinstance(body, dict):

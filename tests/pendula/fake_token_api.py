@@ -20,13 +20,22 @@ class FakeTokenApi:
     """Serves /api/v1/tokens on 127.0.0.1; `create_outcomes` scripts each POST's answer.
 
     Outcomes: "ok" (201), "created-then-502" (the token is created, the answer is lost),
-    "503" (refused before doing anything). With `honour_idempotency`, a repeated key replays
-    the first 201 with `Idempotent-Replayed: true`.
+    "bystander-then-502" (as created-then-502, and meanwhile someone else creates a token of
+    the same name and description with their own key), "503" (refused before doing anything).
+    With `honour_idempotency`, a repeated key replays the first 201 with
+    `Idempotent-Replayed: true`; with `records_keys` (the default) each token lists the
+    `idempotency_key` it was created with.
     """
 
-    def __init__(self, create_outcomes: list[str], honour_idempotency: bool = False) -> None:
+    def __init__(
+        self,
+        create_outcomes: list[str],
+        honour_idempotency: bool = False,
+        records_keys: bool = True,
+    ) -> None:
         self.create_outcomes = list(create_outcomes)
         self.honour_idempotency = honour_idempotency
+        self.records_keys = records_keys
         self.tokens: dict[str, dict[str, Any]] = {}
         self.requests: list[tuple[str, str, dict[str, str]]] = []
         self._replies: dict[str, dict[str, Any]] = {}
@@ -63,6 +72,18 @@ class FakeTokenApi:
         outcome = self.create_outcomes.pop(0) if self.create_outcomes else "ok"
         if outcome == "503":
             return 503, {"error": {"code": "unavailable", "message": "try later"}}, False
+        if outcome == "bystander-then-502":
+            self._insert(body, f"someone-else-{uuid.uuid4()}")
+            outcome = "created-then-502"
+        reply = self._insert(body, key)
+        if key is not None:
+            self._replies[key] = reply
+        if outcome == "created-then-502":
+            return 502, {"error": {"code": "bad_gateway", "message": "upstream hiccup"}}, False
+        return 201, reply, False
+
+    def _insert(self, body: dict[str, Any], key: str | None) -> dict[str, Any]:
+        """Store a new active token; its create response (with the token text)."""
         token_id = str(uuid.uuid4())
         info = {
             "id": token_id,
@@ -72,13 +93,10 @@ class FakeTokenApi:
             "tenant_id": "tenant-1",
             "created_at": datetime.now(UTC).isoformat().replace("+00:00", "Z"),
         }
+        if self.records_keys:
+            info["idempotency_key"] = key
         self.tokens[token_id] = info
-        reply = {**info, "token": f"pdl_{uuid.uuid4().hex}"}
-        if key is not None:
-            self._replies[key] = reply
-        if outcome == "created-then-502":
-            return 502, {"error": {"code": "bad_gateway", "message": "upstream hiccup"}}, False
-        return 201, reply, False
+        return {**info, "token": f"pdl_{uuid.uuid4().hex}"}
 
     def _handler(self) -> type[BaseHTTPRequestHandler]:
         fake = self

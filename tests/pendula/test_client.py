@@ -230,13 +230,63 @@ def test_failed_create_sweeps_what_got_created() -> None:
 
 
 def test_sweep_spares_same_named_tokens_from_before() -> None:
-    """Only tokens created while the call ran are taken for orphans."""
+    """A token of the same name and description from an earlier create is not ours."""
     with (
         FakeTokenApi(["ok", "created-then-502", "ok"]) as fake,
         PendulaClient(fake.url, "adm", FAST) as api,
     ):
         earlier = api.create_token("t", "d").info.id
-        fake.backdate(earlier, seconds=3)  # beyond the 2-s slack for whole-second clocks
         created = api.create_token("t", "d")
     assert fake.tokens[earlier]["status"] == "active"
     assert len(created.deactivated_orphans) == 1
+
+
+@pytest.mark.parametrize("first", ["bystander-then-502", "503"])
+def test_sweep_spares_a_bystander_created_during_the_ambiguous_window(first: str) -> None:
+    """Someone creates a same-named token while our create is in doubt: only ours goes."""
+    outcomes = [first, "bystander-then-502", "ok"] if first == "503" else [first, "ok"]
+    with (
+        FakeTokenApi(outcomes) as fake,
+        PendulaClient(fake.url, "adm", FAST) as api,
+    ):
+        created = api.create_token("t", "d")
+    ours = {t["id"] for t in fake.tokens.values() if t["idempotency_key"] == created_key(fake)}
+    bystanders = [t for t in fake.tokens.values() if t["id"] not in ours]
+    assert len(bystanders) == 1 and bystanders[0]["status"] == "active"
+    assert bystanders[0]["name"] == "t" and bystanders[0]["description"] == "d"
+    assert set(created.deactivated_orphans) == ours - {created.info.id}
+    assert len(created.deactivated_orphans) == 1
+    assert fake.tokens[created.info.id]["status"] == "active"
+
+
+def test_failed_create_spares_a_bystander() -> None:
+    """Every attempt failed; the sweep deactivates our tokens, never the bystander's."""
+    with (
+        FakeTokenApi(["bystander-then-502", "created-then-502"]) as fake,
+        PendulaClient(fake.url, "adm", RetryPolicy(attempts=2, backoff_factor=0.01)) as api,
+        pytest.raises(PendulaApiError, match=r"HTTP 502"),
+    ):
+        api.create_token("t", "d")
+    key = created_key(fake)
+    statuses = {t["idempotency_key"] == key: t["status"] for t in fake.tokens.values()}
+    assert statuses == {True: "inactive", False: "active"}
+
+
+def test_server_without_keys_gets_no_guesswork() -> None:
+    """A server that neither replays nor records keys: nothing is deactivated by name."""
+    with (
+        FakeTokenApi(["bystander-then-502", "ok"], records_keys=False) as fake,
+        PendulaClient(fake.url, "adm", FAST) as api,
+    ):
+        created = api.create_token("t", "d")
+    assert created.deactivated_orphans == ()
+    assert created.unidentified_orphans is True
+    assert all(t["status"] == "active" for t in fake.tokens.values())
+
+
+def created_key(fake: FakeTokenApi) -> str:
+    """The Idempotency-Key our client sent (one per create call)."""
+    keys = {h["Idempotency-Key"] for m, path, h in fake.requests if path == "/api/v1/tokens"}
+    keys.discard("")
+    assert len(keys) == 1
+    return keys.pop()

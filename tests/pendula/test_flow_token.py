@@ -34,6 +34,7 @@ def configured(tenant: Tenant | None = None) -> PendulaFlowTokenProvider:
         raw = {
             "segment-pendula:pendulaApiUrl": tenant.api_url,
             "segment-pendula:pendulaApiToken": tenant.admin_token,
+            "segment-pendula:sandbox": "true",
         }
     provider.configure(ConfigureRequest(Config(raw, "segment-pendula")))
     return provider
@@ -134,7 +135,13 @@ CHECK_FAILURES: dict[str, tuple[dict[str, Any], list[tuple[str, str]]]] = {
     ),
     "tenant with colon": (
         {"flow_url": URL, "token": "t", "scheme": "basic", "tenant_id": "a:b"},
-        [("tenant_id", "'a:b' must be non-empty visible ASCII without ':' or spaces")],
+        [
+            (
+                "tenant_id",
+                "'a:b' is not allowed: it must be non-empty visible ASCII without ':', spaces or "
+                "line breaks (it becomes the Basic user name)",
+            )
+        ],
     ),
     "tenant with bearer": (
         {"flow_url": URL, "token": "t", "tenant_id": "x"},
@@ -166,6 +173,7 @@ def test_check_failures(news: dict[str, Any], expected: list[tuple[str, str]]) -
                     {
                         "segment-pendula:pendulaApiUrl": "http://127.0.0.1:9/api/v1",
                         "segment-pendula:pendulaApiToken": "adm",
+                        "segment-pendula:sandbox": "true",
                     },
                     "segment-pendula",
                 )
@@ -290,7 +298,9 @@ def test_environment_overrides_stack_config(
     tenant = new_tenant(sandbox)
     monkeypatch.setenv("PENDULA_API_URL", tenant.api_url)
     monkeypatch.setenv("PENDULA_API_TOKEN", tenant.admin_token)
-    provider = configured()  # no stack config at all
+    provider = PendulaFlowTokenProvider()  # no API settings in the stack config at all
+    sandbox_only = {"segment-pendula:sandbox": "true"}  # the flow URL is on loopback
+    provider.configure(ConfigureRequest(Config(sandbox_only, "segment-pendula")))
     inputs = checked(provider, {"flow_url": new_flow(tenant), "mode": "managed", "token_name": "n"})
     result = provider.create(inputs)
     assert [t["id"] for t in tokens(tenant)] == [result.id]
@@ -341,3 +351,83 @@ def test_update_returns_full_outputs(sandbox: SandboxServer) -> None:
     assert outs is not None and created.outs is not None
     assert set(outs) == set(created.outs)
     assert {k: v for k, v in outs.items() if v != created.outs[k]} == {"token_name": "b"}
+
+
+# --- defence in depth: the admin token goes only where the stack config's rule allows ---------
+
+
+class _Recorder:
+    """A stand-in for the network: any request at all fails the test."""
+
+    def __init__(self) -> None:
+        self.calls: list[str] = []
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        self.calls.append(str(args[:2]))
+        raise AssertionError("the admin token must not be sent")
+
+
+@pytest.mark.parametrize(
+    ("config", "why"),
+    [
+        ({"segment-pendula:pendulaApiUrl": "https://pendula.app.evil.net/api/v1"}, "its host"),
+        ({"segment-pendula:pendulaApiUrl": "http://pendula.app/api/v1"}, "it is not https"),
+        ({"segment-pendula:pendulaApiUrl": "https://pendula.app:8443/api/v1"}, "port 8443"),
+        ({"segment-pendula:pendulaApiUrl": "https://u:p@pendula.app/api/v1"}, "user info"),
+        ({"segment-pendula:pendulaApiUrl": "http://127.0.0.1:9/api/v1"}, "sandbox is true"),
+        (
+            {
+                "segment-pendula:pendulaApiUrl": "https://tokens.example.com/api/v1",
+                "segment-pendula:allowedPendulaHosts": '["pendula.app"]',
+            },
+            "its host",
+        ),
+    ],
+)
+def test_admin_token_is_never_sent_to_a_refused_endpoint(
+    config: dict[str, str], why: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("PENDULA_API_URL", raising=False)
+    monkeypatch.delenv("PENDULA_API_TOKEN", raising=False)
+    recorder = _Recorder()
+    monkeypatch.setattr("requests.Session.request", recorder)
+    provider = PendulaFlowTokenProvider()
+    raw = {**config, "segment-pendula:pendulaApiToken": "adm-secret-token"}
+    provider.configure(ConfigureRequest(Config(raw, "segment-pendula")))
+    news = {"flow_url": URL, "mode": "managed", "token_name": "n"}
+    (failure,) = failures(news, provider)
+    assert failure[0] == "mode" and why in failure[1]
+    inputs = {**news, "scheme": "bearer", "token_description": ""}
+    for operation in (
+        lambda: provider.create(inputs),
+        lambda: provider.read("id-1", {**inputs, "token": "t"}),
+        lambda: provider.delete("id-1", inputs),
+    ):
+        with pytest.raises(PendulaTokenError, match=why) as raised:
+            operation()
+        assert "adm-secret-token" not in str(raised.value) and ":p@" not in str(raised.value)
+    assert recorder.calls == []
+
+
+def test_environment_url_is_held_to_the_same_hosts(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PENDULA_API_URL", "https://pendula.app.evil.net/api/v1")
+    monkeypatch.setenv("PENDULA_API_TOKEN", "adm-secret-token")
+    monkeypatch.setattr("requests.Session.request", _Recorder())
+    inputs = {"flow_url": URL, "mode": "managed", "scheme": "bearer", "token_name": "n"}
+    with pytest.raises(PendulaTokenError, match="its host is not allowed"):
+        configured().create(inputs)
+
+
+@pytest.mark.parametrize(
+    ("url", "why"),
+    [
+        ("https://pendula.app.evil.net/webhook/inbound/" + FLOW, "its host is not allowed"),
+        ("https://pendula.app:8443/webhook/inbound/" + FLOW, "it names port 8443"),
+        ("http://127.0.0.1:8787/webhook/inbound/" + FLOW, "only when sandbox is true"),
+    ],
+)
+def test_flow_url_is_held_to_the_stack_configs_rule(url: str, why: str) -> None:
+    provider = PendulaFlowTokenProvider()
+    provider.configure(ConfigureRequest(Config({}, "segment-pendula")))
+    (failure,) = failures({"flow_url": url, "token": "pdl_t"}, provider)
+    assert failure[0] == "flow_url" and why in failure[1]

@@ -42,6 +42,8 @@ def managed_config(tenant: Tenant) -> dict[str, str]:
     return {
         "segment-pendula:pendulaApiUrl": tenant.api_url,
         "segment-pendula:pendulaApiToken": tenant.admin_token,
+        # The sandbox's token API listens on loopback: only a sandbox stack may call it.
+        "segment-pendula:sandbox": "true",
     }
 
 
@@ -66,7 +68,7 @@ def test_provided_mode_full_cycle_makes_no_http_calls(sandbox: SandboxServer) ->
     flow_url = new_flow(tenant)
     first, second = new_token(tenant, "ui-1"), new_token(tenant, "ui-2")
     start = last_seq(sandbox)
-    with DynamicHost({}) as host:
+    with DynamicHost({"segment-pendula:sandbox": "true"}) as host:  # loopback flow URLs
         inputs = host.checked({"flow_url": flow_url, "token": first})
         assert (inputs["mode"], inputs["scheme"]) == ("provided", "bearer")
         id_, outs = host.create(inputs)

@@ -105,6 +105,7 @@ def test_analyzer_info_lists_the_pack_and_its_policies(
         "destination-settings-secret",
         "subscription-trigger-fql",
         "flow-token-secret",
+        "flow-token-fields",
         "destination-mapping-limit",
     ]
     assert {policy.enforcementLevel for policy in info.policies} == {analyzer_pb2.MANDATORY}
@@ -128,9 +129,10 @@ def test_analyze_reports_a_plain_http_subscription_and_never_the_token(
         (
             "subscription-pendula-url",
             "A Pendula mapping posts over https to an allowed Pendula host.\n"
-            'settings.url uses scheme "http" (http://pendula.app); allowed: https only, since '
-            "the request carries the Pendula token. Fix: use the POST URL of the flow's Webhook "
-            "trigger (https://pendula.app/webhook/inbound/<uuid>).",
+            "settings.url 'http://pendula.app' is not allowed: it is not https (a credential is "
+            "sent there, so it must be https on an allowed host (pendula.app) on the default "
+            "port, without user info) (policy config allowedHosts). Fix: use the POST URL of the "
+            "flow's Webhook trigger (https://pendula.app/webhook/inbound/<uuid>).",
             analyzer_pb2.MANDATORY,
             "",  # empty: the engine attributes a resource policy's finding to the resource
         )

@@ -144,45 +144,66 @@ URL_FIX = (
 )
 
 
+RULE = (
+    "a credential is sent there, so it must be https on an allowed host (pendula.app) on the "
+    "default port, without user info"
+)
+
+
 @pytest.mark.parametrize(
     ("url", "expected"),
     [
         (
             "http://pendula.app/webhook/inbound/x",
             [
-                'settings.url uses scheme "http" (http://pendula.app); allowed: https only, '
-                f"since the request carries the Pendula token. {URL_FIX}"
+                f"settings.url 'http://pendula.app' is not allowed: it is not https ({RULE}) "
+                f"(policy config allowedHosts). {URL_FIX}"
             ],
         ),
         (
             "https://hooks.example.com:8443/in",
             [
-                'settings.url host "hooks.example.com" (https://hooks.example.com:8443) is not '
-                "an allowed Pendula host; allowed: pendula.app (policy config allowedHosts). "
-                f"{URL_FIX}"
+                "settings.url 'https://hooks.example.com:8443' is not allowed: its host is not "
+                f"allowed ({RULE}) (policy config allowedHosts). {URL_FIX}"
             ],
         ),
         (
             "http://127.0.0.1:8787/webhook/inbound/x",
             [
-                'settings.url points at the loopback host "127.0.0.1" (http://127.0.0.1:8787); '
-                "loopback URLs are allowed only for the local sandbox stack (policy config "
-                f"allowLoopback: true). {URL_FIX}"
+                "settings.url 'http://127.0.0.1:8787' is not allowed: it points at this machine; "
+                "http(s) on 127.0.0.1/localhost is allowed only when policy config allowLoopback "
+                f"is true (policy config allowedHosts). {URL_FIX}"
             ],
         ),
         (
             "",
-            [
-                'settings.url is ""; it must be an https URL on an allowed Pendula host '
-                f"(pendula.app). {URL_FIX}"
-            ],
+            [f"settings.url must not be empty (policy config allowedHosts). {URL_FIX}"],
         ),
         ("https://PENDULA.app/webhook/inbound/x", []),
+        ("https://pendula.app:443/webhook/inbound/x", []),
     ],
 )
 def test_url_must_be_https_on_an_allowed_host(url: str, expected: list[str]) -> None:
     props = subscription(settings=settings(url=url))
     assert messages(SUBSCRIPTION_TYPE, props, policy="subscription-pendula-url") == expected
+
+
+@pytest.mark.parametrize(
+    ("url", "why"),
+    [
+        ("https://pendula.app.evil.net/webhook/inbound/x", "its host is not allowed"),
+        ("https://evilpendula.app/webhook/inbound/x", "its host is not allowed"),
+        ("https://xn--pendul-7ve.app/webhook/inbound/x", "its host is not allowed"),
+        ("https://pendula.app:8443/webhook/inbound/x", "it names port 8443"),
+        ("https://user:pw@pendula.app/webhook/inbound/x", "it carries user info"),
+        ("https://pendula.app@evil.net/webhook/inbound/x", "it carries user info"),
+    ],
+)
+def test_look_alike_hosts_user_info_and_ports_are_refused(url: str, why: str) -> None:
+    props = subscription(settings=settings(url=url))
+    (message,) = messages(SUBSCRIPTION_TYPE, props, policy="subscription-pendula-url")
+    assert why in message
+    assert "pw@" not in message and "/inbound/x" not in message
 
 
 def test_loopback_is_allowed_only_with_allow_loopback() -> None:
@@ -192,15 +213,17 @@ def test_loopback_is_allowed_only_with_allow_loopback() -> None:
         assert messages(SUBSCRIPTION_TYPE, props, config=config, policy=None) == []
     props = subscription(settings=settings(url="ftp://127.0.0.1/x"))
     assert messages(SUBSCRIPTION_TYPE, props, config=config) == [
-        'settings.url uses scheme "ftp" (ftp://127.0.0.1); allowed: http, https. ' + URL_FIX
+        "settings.url 'ftp://127.0.0.1' is not allowed: it must be http or https "
+        f"(policy config allowedHosts). {URL_FIX}"
     ]
 
 
 def test_allowed_hosts_come_from_config() -> None:
     config = PolicyConfig(allowed_hosts=("eu.pendula.app",))
     assert messages(SUBSCRIPTION_TYPE, subscription(), config=config) == [
-        'settings.url host "pendula.app" (https://pendula.app) is not an allowed Pendula host; '
-        f"allowed: eu.pendula.app (policy config allowedHosts). {URL_FIX}"
+        "settings.url 'https://pendula.app' is not allowed: its host is not allowed (a "
+        "credential is sent there, so it must be https on an allowed host (eu.pendula.app) on "
+        f"the default port, without user info) (policy config allowedHosts). {URL_FIX}"
     ]
 
 
@@ -209,7 +232,7 @@ def test_url_messages_show_the_origin_only_never_userinfo_or_path() -> None:
     found = messages(SUBSCRIPTION_TYPE, subscription(settings=settings(url=url)))
     assert found
     assert all("pa55word" not in m and "secret-path" not in m for m in found)
-    assert "(http://evil.example)" in found[0]
+    assert "'http://evil.example' is not allowed" in found[0]
 
 
 AUTH_FIX = "Fix: set headers.Authorization to the flow's PendulaFlowToken authorization output."
@@ -560,3 +583,40 @@ def test_pack_config_errors_name_the_policy() -> None:
         PolicyConfig.from_pack_config(
             {"all": "mandatory", "subscription-pendula-url": {"allowLoopback": 1}}
         )
+
+
+# --- hardening: the same validators as the stack config and the token provider -------------------
+
+
+@pytest.mark.parametrize("value", [f"{AUTHORIZATION}\n", f"{AUTHORIZATION}\r\nX-Evil: 1"])
+def test_authorization_with_a_line_break_is_refused(value: str) -> None:
+    props = subscription(settings=settings(headers={"Authorization": value}))
+    found = messages(SUBSCRIPTION_TYPE, props, policy="subscription-authorization-header")
+    assert found and all(TOKEN not in m for m in found)
+
+
+@pytest.mark.parametrize("constant", ["NaN", "Infinity", "-Infinity"])
+def test_settings_with_non_json_numbers_are_refused(constant: str) -> None:
+    raw = settings().replace('"batch_size":0', f'"batch_size":{constant}')
+    assert constant in raw
+    (message,) = messages(
+        SUBSCRIPTION_TYPE, subscription(settings=raw), policy="subscription-settings-json"
+    )
+    assert f"{constant} is not a JSON number" in message
+
+
+@pytest.mark.parametrize(
+    ("changes", "field"),
+    [
+        ({"scheme": "basic", "tenant_id": "acme corp"}, "tenant_id"),
+        ({"scheme": "basic", "tenant_id": "acme\r\n"}, "tenant_id"),
+        ({"scheme": "basic", "tenant_id": "a:b"}, "tenant_id"),
+        ({"mode": "managed", "token_name": "a\nb"}, "token_name"),
+        ({"mode": "managed", "token_description": "x" * 501}, "token_description"),
+    ],
+)
+def test_flow_token_fields_use_the_shared_validators(changes: dict[str, Any], field: str) -> None:
+    both = ("authorization", "token")
+    (message,) = messages(FLOW_TOKEN_TYPE, flow_token(**changes), both, policy="flow-token-fields")
+    assert message.startswith(f"{field} ")
+    assert messages(FLOW_TOKEN_TYPE, flow_token(), both, policy="flow-token-fields") == []

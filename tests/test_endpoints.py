@@ -1,0 +1,102 @@
+"""Where a credential may be sent: one rule, held by every URL that receives one."""
+
+from __future__ import annotations
+
+import pytest
+
+from components.endpoints import (
+    DEFAULT_PENDULA_HOSTS,
+    DEFAULT_SEGMENT_API_HOSTS,
+    endpoint_problem,
+    host_list_problem,
+)
+
+SEGMENT = DEFAULT_SEGMENT_API_HOSTS
+PENDULA = DEFAULT_PENDULA_HOSTS
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://api.segmentapis.com",
+        "https://eu1.api.segmentapis.com/",
+        "https://API.SegmentAPIs.com",
+        "https://api.segmentapis.com:443",
+    ],
+)
+def test_segment_api_hosts_are_allowed(url: str) -> None:
+    assert endpoint_problem(url, SEGMENT, allow_loopback=False) is None
+
+
+@pytest.mark.parametrize(
+    ("url", "why"),
+    [
+        ("https://api.segmentapis.com.evil.net", "its host is not allowed"),
+        ("https://evil.net/api.segmentapis.com", "its host is not allowed"),
+        ("https://api-segmentapis.com", "its host is not allowed"),
+        ("https://segmentapis.com", "its host is not allowed"),
+        ("https://api.segmentapis.com.", "its host is not allowed"),
+        ("http://api.segmentapis.com", "it is not https"),
+        ("https://api.segmentapis.com:8443", "it names port 8443"),
+        ("https://api.segmentapis.com:80", "it names port 80"),
+        ("https://u:p@api.segmentapis.com", "it carries user info"),
+        ("https://api.segmentapis.com@evil.net", "it carries user info"),
+        ("https://api.segmentapis.com\\@evil.net", "user info"),
+        ("https://api.segmentapis.com /x", "whitespace or control characters"),
+        ("https://api.segmentapis.com:99999", "not a valid URL"),
+        ("http://127.0.0.1:8787", "only when sandbox is true"),
+        ("http://localhost", "only when sandbox is true"),
+        ("http://[::1]:8787", "only when sandbox is true"),
+        ("api.segmentapis.com", "has no host"),
+        ("", "must not be empty"),
+    ],
+)
+def test_look_alikes_user_info_ports_and_loopback_are_refused(url: str, why: str) -> None:
+    problem = endpoint_problem(url, SEGMENT, allow_loopback=False)
+    assert problem is not None and why in problem, problem
+    assert ":p@" not in problem
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["https://pendula.app.evil.net/api/v1", "https://pendula.app@evil.net", "https://evil.app"],
+)
+def test_pendula_look_alikes_are_refused(url: str) -> None:
+    assert endpoint_problem(url, PENDULA, allow_loopback=True) is not None
+
+
+def test_loopback_only_where_allowed_and_only_http_s() -> None:
+    for url in ("http://127.0.0.1:8787/api/v1", "https://localhost:1", "http://[::1]:9/x"):
+        assert endpoint_problem(url, PENDULA, allow_loopback=True) is None
+    assert endpoint_problem("ftp://127.0.0.1/x", PENDULA, allow_loopback=True) is not None
+    assert endpoint_problem("http://u:p@127.0.0.1/x", PENDULA, allow_loopback=True) is not None
+
+
+def test_messages_can_show_only_the_origin() -> None:
+    problem = endpoint_problem(
+        "http://evil.example/secret-path", PENDULA, allow_loopback=False, origin_only=True
+    )
+    assert problem is not None and "secret-path" not in problem
+    assert problem.startswith("'http://evil.example' is not allowed")
+
+
+@pytest.mark.parametrize(
+    "hosts",
+    [
+        [],
+        "pendula.app",
+        ["https://pendula.app"],
+        ["pendula.app/x"],
+        ["*.pendula.app"],
+        ["pendula.app:443"],
+        ["localhost"],
+        [""],
+        [1],
+    ],
+)
+def test_host_lists_hold_plain_host_names(hosts: object) -> None:
+    assert host_list_problem(hosts) is not None
+
+
+def test_valid_host_lists() -> None:
+    assert host_list_problem(["pendula.app", "eu.pendula.app", "API.segmentapis.com"]) is None
