@@ -723,14 +723,7 @@ def _secret_storage_problems(
 
 
 def _plain_strings(value: Any, path: str) -> Iterator[tuple[str, str]]:
-    if isinstance(value, str):
-        yield path, value
-    elif isinstance(value, dict):
-        for k, v in value.items():
-            yield from _plain_strings(v, f"{path}.{k}")
-    elif isinstance(value, list):
-        for i, v in enumerate(value):
-            yield from _plain_strings(v, f"{path}[{i}]")
+    return ((p, leaf) for p, leaf in validators.json_leaves(value, path) if isinstance(leaf, str))
 
 
 # --- pass 1 error formatting ----------------------------------------------------------

@@ -61,6 +61,7 @@ from components.pendula.flow_token import REPLACING_FIELDS as TOKEN_REPLACING_FI
 from components.plan_diagram import mermaid_block
 from components.redaction import redact_text, redact_value, shown_url
 from components.trigger import subscription_settings
+from components.validators import json_leaves
 from policy.rules import UNKNOWN, PolicyConfig, StackResource, check_resource, check_stack
 
 SECRET = "[secret]"
@@ -167,14 +168,7 @@ def _replace_secure(value: Any, secrets: set[str]) -> tuple[Any, bool]:
 
 
 def _leaf_strings(value: Any) -> Iterator[str]:
-    if isinstance(value, str):
-        yield value
-    elif isinstance(value, dict):
-        for item in value.values():
-            yield from _leaf_strings(item)
-    elif isinstance(value, list):
-        for item in value:
-            yield from _leaf_strings(item)
+    return (leaf for _, leaf in json_leaves(value, "") if isinstance(leaf, str))
 
 
 # --- running the program ----------------------------------------------------------------

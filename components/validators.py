@@ -77,20 +77,27 @@ def header_value_problem(value: str) -> str | None:
     return None
 
 
+def json_leaves(value: Any, path: str) -> Iterator[tuple[str, Any]]:
+    """Every leaf of a JSON-like value with its key path (``path.key[0]``), depth first."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            yield from json_leaves(item, f"{path}.{key}")
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from json_leaves(item, f"{path}[{index}]")
+    else:
+        yield path, value
+
+
 def non_finite_numbers(value: Any, path: str) -> Iterator[str]:
     """The key path of every ``NaN``/``Infinity`` in a JSON-like value.
 
     JSON has no such numbers: Segment's JSON parser refuses them, so a mapping or setting that
     holds one would fail at deploy time.
     """
-    if isinstance(value, float) and not math.isfinite(value):
-        yield path
-    elif isinstance(value, dict):
-        for key, item in value.items():
-            yield from non_finite_numbers(item, f"{path}.{key}")
-    elif isinstance(value, list):
-        for index, item in enumerate(value):
-            yield from non_finite_numbers(item, f"{path}[{index}]")
+    for leaf_path, leaf in json_leaves(value, path):
+        if isinstance(leaf, float) and not math.isfinite(leaf):
+            yield leaf_path
 
 
 def non_finite_problem(value: Any, path: str) -> str | None:

@@ -59,3 +59,12 @@ def test_non_finite_numbers_are_found_anywhere(value: object, paths: list[str]) 
 
 def test_finite_values_have_no_problem() -> None:
     assert validators.non_finite_problem({"a": [1, 2.5, "NaN", None]}, "x") is None
+
+
+def test_json_leaves_names_every_leaf_with_its_key_path() -> None:
+    value = {"a": [1, {"b": "x"}], "c": {}, "d": None}
+    assert list(validators.json_leaves(value, "data")) == [
+        ("data.a[0]", 1),
+        ("data.a[1].b", "x"),
+        ("data.d", None),
+    ]
