@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from tests.node.batch import run_batch
 from tests.prerequisites import node_packages_problem, require
 
 NODE_DIR = Path(__file__).resolve().parent
@@ -29,14 +30,4 @@ def parse_diagrams(sources: list[str]) -> list[dict[str, Any]]:
     One node process for the whole batch (importing mermaid takes about a second).
     """
     require_mermaid()
-    completed = subprocess.run(
-        ["node", str(CHECKER)],
-        input=json.dumps(sources),
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=120,
-    )
-    results: list[dict[str, Any]] = json.loads(completed.stdout)
-    assert len(results) == len(sources)
-    return results
+    return run_batch(CHECKER, json.dumps(sources), len(sources), timeout=120)

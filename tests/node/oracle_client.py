@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from tests.node.batch import run_batch
 from tests.prerequisites import node_packages_problem, require
 
 NODE_DIR = Path(__file__).resolve().parent
@@ -27,17 +28,8 @@ def require_oracle() -> None:
 def run_oracle(cases: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """One node process for the whole batch; results are in case order."""
     require_oracle()
-    completed = subprocess.run(
-        ["node", str(ORACLE)],
-        input=json.dumps(cases, allow_nan=False, default=_undefined),
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=300,
-    )
-    results: list[dict[str, Any]] = json.loads(completed.stdout)
-    assert len(results) == len(cases)
-    return results
+    batch = json.dumps(cases, allow_nan=False, default=_undefined)
+    return run_batch(ORACLE, batch, len(cases), timeout=300)
 
 
 def _undefined(value: Any) -> Any:
