@@ -188,6 +188,14 @@ class PendulaFlowTokenProvider(pulumi.dynamic.ResourceProvider):
                     f" credential ('{created.info.tenant_id}');"
                     " leave tenant_id unset in managed mode"
                 )
+        if created.unidentified_orphans:
+            # Shown by the engine under the stack's diagnostics (checked with the real CLI).
+            pulumi.log.warn(
+                f"Pendula token '{name}': an earlier attempt of this create may have made a "
+                "token whose text never arrived, and the token API records no idempotency keys, "
+                "so it cannot be told apart from other tokens and was left alone. Check the "
+                "tenant's active tokens named like this one and deactivate the extra one."
+            )
         outs = _outputs(props, token=created.token, info=created.info)
         return pulumi.dynamic.CreateResult(created.info.id, outs)
 

@@ -19,6 +19,7 @@ from components.pendula.flow_token import (
     fingerprint,
 )
 from sandbox.server import SandboxServer
+from tests.pendula.fake_token_api import FakeTokenApi
 from tests.pendula.support import Tenant, new_flow, new_tenant, tokens
 
 pytestmark = pytest.mark.timeout(60)
@@ -431,3 +432,21 @@ def test_flow_url_is_held_to_the_stack_configs_rule(url: str, why: str) -> None:
     provider.configure(ConfigureRequest(Config({}, "segment-pendula")))
     (failure,) = failures({"flow_url": url, "token": "pdl_t"}, provider)
     assert failure[0] == "flow_url" and why in failure[1]
+
+
+def test_an_orphan_it_cannot_identify_is_reported_as_a_warning(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A server without idempotency keys: the create succeeds, nothing is deactivated by
+    guesswork, and the user is told to look (the engine shows pulumi.log warnings)."""
+    warnings: list[str] = []
+    monkeypatch.setattr("pulumi.log.warn", lambda message, *_, **__: warnings.append(message))
+    monkeypatch.setenv("PENDULA_API_TIMEOUT_SECONDS", "5")
+    with FakeTokenApi(["bystander-then-502", "ok"], records_keys=False) as fake:
+        provider = configured(Tenant("t1", "adm", fake.url))
+        inputs = checked(provider, {"flow_url": URL, "mode": "managed", "token_name": "welcome"})
+        provider.create(inputs)
+    (warning,) = warnings
+    assert warning.startswith("Pendula token 'welcome': an earlier attempt of this create")
+    assert "adm" not in warning.split("'welcome'")[1]
+    assert all(t["status"] == "active" for t in fake.tokens.values())
