@@ -25,6 +25,8 @@ MAX_YAML_ALIASES = 64
 """Stack files need no aliases; a few are tolerated, a bomb's hundreds are not."""
 MAX_YAML_NODES = 100_000
 """Values in the document with every alias expanded (a stack file has a few hundred)."""
+MAX_YAML_DEPTH = 100
+"""Deepest nesting a stack file may have (ours need fewer than 10 levels)."""
 
 
 class FileError(ValueError):
@@ -96,13 +98,22 @@ class _LimitedLoader(yaml.SafeLoader):
     def __init__(self, stream: str) -> None:
         super().__init__(stream)
         self.aliases = 0
+        self.depth = 0
 
     def compose_node(self, parent: Any, index: Any) -> Any:
         if self.check_event(yaml.AliasEvent):
             self.aliases += 1
             if self.aliases > MAX_YAML_ALIASES:
                 raise FileError(f"more than {MAX_YAML_ALIASES} YAML aliases (*name)")
-        return super().compose_node(parent, index)
+        # Stop at a sane depth instead of recursing until Python's limit (slow, and a
+        # RecursionError is no message for a user).
+        self.depth += 1
+        try:
+            if self.depth > MAX_YAML_DEPTH:
+                raise FileError(f"YAML nested too deeply (more than {MAX_YAML_DEPTH} levels)")
+            return super().compose_node(parent, index)
+        finally:
+            self.depth -= 1
 
 
 def load_yaml_text(text: str, label: str) -> Any:

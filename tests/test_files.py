@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from components.files import (
+    MAX_YAML_DEPTH,
     FileError,
     load_yaml_text,
     project_path,
@@ -106,3 +107,11 @@ def test_yaml_limits_fail_fast(text: str, why: str) -> None:
 
 def test_ordinary_yaml_loads() -> None:
     assert load_yaml_text("config:\n  a: &x 1\n  b: *x\n", "f") == {"config": {"a": 1, "b": 1}}
+
+
+def test_nesting_is_limited_before_pythons_recursion_limit() -> None:
+    deep = "[" * (MAX_YAML_DEPTH + 1) + "]" * (MAX_YAML_DEPTH + 1)
+    with pytest.raises(FileError, match=f"nested too deeply \\(more than {MAX_YAML_DEPTH} levels"):
+        load_yaml_text(deep, "f")
+    shallow = "[" * MAX_YAML_DEPTH + "]" * MAX_YAML_DEPTH
+    assert load_yaml_text(shallow, "f") is not None
