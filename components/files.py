@@ -100,13 +100,20 @@ class _LimitedLoader(yaml.SafeLoader):
         self.aliases = 0
         self.depth = 0
 
+    def fetch_flow_collection_start(self, token_class: Any) -> None:
+        # `[[[[…`: PyYAML's scanner revisits every open level per token (quadratic), so flow
+        # nesting is refused where it starts, long before the composer would see it.
+        if self.flow_level >= MAX_YAML_DEPTH:
+            raise FileError(f"YAML nested too deeply (more than {MAX_YAML_DEPTH} levels)")
+        super().fetch_flow_collection_start(token_class)
+
     def compose_node(self, parent: Any, index: Any) -> Any:
         if self.check_event(yaml.AliasEvent):
             self.aliases += 1
             if self.aliases > MAX_YAML_ALIASES:
                 raise FileError(f"more than {MAX_YAML_ALIASES} YAML aliases (*name)")
-        # Stop at a sane depth instead of recursing until Python's limit (slow, and a
-        # RecursionError is no message for a user).
+        # Stop at a sane depth instead of recursing until Python's limit (a RecursionError is
+        # no message for a user).
         self.depth += 1
         try:
             if self.depth > MAX_YAML_DEPTH:
