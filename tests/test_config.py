@@ -18,6 +18,7 @@ from components.config import (
     parse_stack_config,
     read_stack_file,
 )
+from tests.test_endpoints import REFUSED_SEGMENT_URLS
 
 ROOT = Path(__file__).resolve().parent.parent
 TOKEN = "pdl_live_Q2hlY2tUaGlzT3V0"
@@ -493,14 +494,7 @@ def test_pendula_api_url_on_an_allowed_host_is_fine() -> None:
 
 @pytest.mark.parametrize(
     ("url", "why"),
-    [
-        ("https://api.segmentapis.com.evil.net", "its host is not allowed"),
-        ("https://eu1.api.segmentapis.co", "its host is not allowed"),
-        ("http://api.segmentapis.com", "it is not https"),
-        ("https://api.segmentapis.com:8443", "it names port 8443"),
-        ("https://tok:sta_secret@api.segmentapis.com", "it carries user info"),
-        ("http://127.0.0.1:8787", "only when sandbox is true"),
-    ],
+    [*REFUSED_SEGMENT_URLS, ("http://127.0.0.1:8787", "only when sandbox is true")],
 )
 def test_segment_url_is_held_to_the_credential_endpoint_rule(url: str, why: str) -> None:
     segment = SegmentConfig({"url": url, "token": "[secret]"}, frozenset({"token"}))

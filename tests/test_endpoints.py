@@ -28,6 +28,17 @@ def test_segment_api_hosts_are_allowed(url: str) -> None:
     assert endpoint_problem(url, SEGMENT, allow_loopback=False) is None
 
 
+REFUSED_SEGMENT_URLS = [
+    ("https://api.segmentapis.com.evil.net", "its host is not allowed"),
+    ("https://eu1.api.segmentapis.co", "its host is not allowed"),
+    ("http://api.segmentapis.com", "it is not https"),
+    ("https://api.segmentapis.com:8443", "it names port 8443"),
+    ("https://tok:sta_secret@api.segmentapis.com", "it carries user info"),
+]
+"""Look-alikes of a Segment API URL that every layer holding the token must refuse (the rule
+here, the stack config, the adopt client); `sta_secret` must never be shown."""
+
+
 @pytest.mark.parametrize(
     ("url", "why"),
     [

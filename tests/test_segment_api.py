@@ -13,6 +13,7 @@ from components.segment_api import SegmentApi, SegmentApiError
 from sandbox.server import SandboxServer, free_port
 from sandbox.settings import SandboxSettings
 from tests.sandbox.segment_helpers import TIMEOUT, SegmentWorkspace
+from tests.test_endpoints import REFUSED_SEGMENT_URLS
 
 MAPPING = {
     "url": "https://pendula.app/webhook/inbound/0b7d9c1e-0000-4000-8000-000000000001",
@@ -279,19 +280,13 @@ def test_the_connect_timeout_is_short_and_the_read_timeout_is_not() -> None:
 
 @pytest.mark.parametrize(
     ("url", "why"),
-    [
-        ("https://api.segmentapis.com.evil.net", "its host is not allowed"),
-        ("https://eu1.api.segmentapis.co", "its host is not allowed"),
-        ("http://api.segmentapis.com", "it is not https"),
-        ("https://api.segmentapis.com:8443", "it names port 8443"),
-        ("https://me:sta_secret_9@api.segmentapis.com", "it carries user info"),
-    ],
+    REFUSED_SEGMENT_URLS,
 )
 def test_the_token_is_sent_only_to_segment_api_hosts(url: str, why: str) -> None:
     with pytest.raises(ValueError, match=why) as raised:
         SegmentApi("sta_token", url)
     assert str(raised.value).startswith("url: '")
-    assert "sta_secret_9" not in str(raised.value)
+    assert "sta_secret" not in str(raised.value)
 
 
 def test_connection_errors_mask_credentials_in_the_url() -> None:
