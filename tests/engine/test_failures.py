@@ -9,7 +9,7 @@ from pulumi import automation as auto
 
 from tests.engine.conftest import Sandbox
 from tests.engine.programs import flow_tokens
-from tests.engine.test_flow_token import (
+from tests.engine.support import (
     SECRET_KEYS,
     TOKEN_TYPE,
     WELCOME,

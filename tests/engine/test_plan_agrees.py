@@ -21,7 +21,7 @@ from components.plan import diff_runs, read_stack_text, run_stack
 from tests.engine.conftest import Sandbox
 from tests.engine.programs import flow_tokens
 from tests.engine.project import EngineProject
-from tests.engine.test_flow_token import SECRET_KEYS, MakeProject
+from tests.engine.support import SECRET_KEYS, MakeProject
 
 Config = dict[str, Any]
 
