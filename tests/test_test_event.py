@@ -22,8 +22,8 @@ import sandbox.__main__ as sandbox_cli
 from components.__main__ import main
 from components.commands import send_test_event as send_test_event_command
 from components.commands.send_test_event import SANDBOX_PORT
-from components.conditions import explain
 from components.config import load_stack_file
+from components.fql import explain
 from components.mapping import render
 from components.pendula.flow_token import fingerprint
 from components.test_event import (
