@@ -7,8 +7,10 @@ every file we read goes through here:
 - ``read_project_file``: a path from a stack file resolves (symlinks included) *inside* the
   project root, is a regular file, and is read up to a size limit;
 - ``read_text_limited``: any file, regular, size-limited, UTF-8 (errors name the file);
-- ``load_yaml_text``: YAML with limits on aliases, nesting and expanded size, so an alias
-  bomb ("billion laughs") fails in milliseconds instead of eating memory.
+- ``LimitedLoader``/``load_yaml_text``: YAML with limits on aliases, nesting and expanded
+  size, so an alias bomb ("billion laughs") fails in milliseconds instead of eating memory.
+  Stack files and Pulumi.yaml are read by ``components.engine_yaml``, which keeps these limits
+  and resolves values as the engine does; ``load_yaml_text`` resolves them as PyYAML does.
 """
 
 from __future__ import annotations
@@ -92,7 +94,7 @@ def read_project_file(root: Path, relative: str, key: str, limit: int) -> str:
     return read_text_limited(path, limit, label=f"{key}: '{relative}'")
 
 
-class _LimitedLoader(yaml.SafeLoader):
+class LimitedLoader(yaml.SafeLoader):
     """PyYAML's safe loader with a cap on alias references."""
 
     def __init__(self, stream: str) -> None:
@@ -125,7 +127,7 @@ class _LimitedLoader(yaml.SafeLoader):
 
 def load_yaml_text(text: str, label: str) -> Any:
     """The YAML document in ``text``, or ``FileError`` naming ``label`` and the problem."""
-    loader = _LimitedLoader(text)
+    loader = LimitedLoader(text)
     try:
         document = loader.get_single_data()
     except FileError as exc:
@@ -139,11 +141,11 @@ def load_yaml_text(text: str, label: str) -> Any:
         raise FileError(f"{label}: YAML nested too deeply") from None
     finally:
         loader.dispose()
-    _check_expanded_size(document, label)
+    check_expanded_size(document, label)
     return document
 
 
-def _check_expanded_size(document: Any, label: str) -> None:
+def check_expanded_size(document: Any, label: str) -> None:
     """Refuse a document whose aliases expand it beyond ``MAX_YAML_NODES`` values.
 
     Walked iteratively with a budget, so a bomb (or a recursive alias) stops at the budget.

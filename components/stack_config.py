@@ -1,0 +1,326 @@
+"""The one reading of a stack's configuration: what the Pulumi engine hands the program.
+
+Every tool that reads config (``plan``, ``check``, ``send-test-event``, ``adopt``'s output check,
+the policy config, the sandbox seed, the demo script) goes through ``resolve_stack_file`` or
+``resolve_stack_text``, which resolve what ``pulumi up`` resolves (measured against the CLI,
+docs/configuration.md "How a stack file is read"):
+
+1. ``Pulumi.yaml``, found at or above the stack file's directory: its ``config:`` entries with
+   a ``value:`` or ``default:`` (or the shorthand ``key: <value>``) apply to every stack that
+   does not set the key itself (the stack's value wins whole, no merging);
+2. the stack file on top, read with the engine's YAML (``components.engine_yaml``); keys
+   without a namespace belong to the project, as the engine namespaces them;
+3. each value becomes the text the engine hands the program: strings as is, numbers and
+   booleans in Go's JSON form, lists and objects as JSON (``secure:`` leaves kept as
+   ``{"secure": <ciphertext>}``, never decrypted), and the program's view of it
+   (``decode_config_text``, which ``components.config.load_from_pulumi`` uses too).
+
+Stricter than the engine, on purpose: an unknown top-level key of the stack file (``confg:``,
+which the engine ignores) is an error with a "did you mean"; a stack that imports an ESC
+``environment:`` is reported (``ResolvedStack.environment``), since what the environment
+provides cannot be reviewed offline.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from components.engine_yaml import Timestamp, after_round_trip, go_json_float, load_engine_yaml
+from components.files import FileError, read_text_limited
+
+PROJECT = "segment-pendula"
+"""The Pulumi project name, which is also the namespace of our stack-file keys."""
+PROJECT_FILE = "Pulumi.yaml"
+MAX_STACK_FILE_BYTES = 1024 * 1024
+"""A stack file (or Pulumi.yaml) is a few KiB; anything near a MiB is a mistake or an attack."""
+MAX_KEY_LENGTH = 200
+"""Config keys are short names; a longer one is a mistake (and would flood every message)."""
+
+TOP_LEVEL_KEYS = ("config", "environment", "secretsprovider", "encryptedkey", "encryptionsalt")
+"""What a stack file holds (Pulumi's ``ProjectStack``); the engine ignores anything else."""
+PROJECT_CONFIG_FIELDS = frozenset({"type", "default", "value", "description", "secret", "items"})
+
+
+class StackConfigError(ValueError):
+    """The stack's configuration cannot be read; the message names the file and the key."""
+
+
+@dataclass(frozen=True)
+class EngineValue:
+    """One config key as the engine resolves it."""
+
+    text: str | None = field(repr=False)
+    """The string the program receives (objects as JSON); None for a ``secure:`` value."""
+    secret: bool
+    """``secure:`` (for an object: at least one leaf is)."""
+    is_object: bool
+    value: Any = field(repr=False)
+    """What the program decodes: ``decode_config_text(text)`` for a scalar, the structure for
+    an object; ``secure:`` values and leaves stay ``{"secure": <ciphertext>}``."""
+    origin: str = "stack"
+    """``stack``, ``Pulumi.yaml value`` or ``Pulumi.yaml default``."""
+
+
+@dataclass(frozen=True)
+class ResolvedStack:
+    """A stack's configuration as the engine resolves it, before any meaning is checked."""
+
+    label: str
+    config: dict[str, EngineValue] = field(repr=False)
+    """Full key (``namespace:name``) → value, sorted by key."""
+    environment: tuple[str, ...] = ()
+    """ESC environments the stack imports (``<inline>`` for an inline definition)."""
+    project_label: str | None = None
+    """The Pulumi.yaml whose values apply, if one was found."""
+
+    def values(self) -> dict[str, Any]:
+        """Full key → the program's view of its value (``secure:`` leaves as ``{"secure": …}``)."""
+        return {key: entry.value for key, entry in self.config.items()}
+
+
+def decode_config_text(text: str) -> Any:
+    """How the program reads a config string: JSON when it parses as JSON, else the text.
+
+    Pulumi hands every value over as a string (objects and lists as JSON), and the Python SDK
+    cannot tell ``"15"`` from ``15``: both arrive as the text ``15``.
+    """
+    try:
+        return json.loads(text)
+    except ValueError:  # also Python's limit on digits in an int
+        return text
+
+
+def find_project_file(stack_dir: Path) -> Path | None:
+    """The nearest Pulumi.yaml at or above ``stack_dir`` (where the engine looks), or None."""
+    resolved = stack_dir.resolve()
+    for directory in [resolved, *resolved.parents]:
+        candidate = directory / PROJECT_FILE
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def read_limited(path: Path) -> str:
+    """The text of a stack file or Pulumi.yaml (size, regular file and UTF-8 checked)."""
+    try:
+        return read_text_limited(path, MAX_STACK_FILE_BYTES, label=str(path))
+    except FileError as exc:
+        raise StackConfigError(str(exc)) from None
+
+
+def resolve_stack_file(path: Path, project_file: Path | None = None) -> ResolvedStack:
+    """Resolve the stack file at ``path`` with the Pulumi.yaml above it (or ``project_file``)."""
+    if not path.exists():
+        raise StackConfigError(f"{path}: no such stack file")
+    text = read_limited(path)
+    project = project_file or find_project_file(path.parent)
+    project_text = read_limited(project) if project is not None else None
+    return resolve_stack_text(text, str(path), project_text, str(project) if project else None)
+
+
+def resolve_stack_text(
+    text: str, label: str, project_text: str | None = None, project_label: str | None = None
+) -> ResolvedStack:
+    """Resolve a stack file's ``text`` on top of a Pulumi.yaml's ``project_text`` (if any)."""
+    project_name, project_values = PROJECT, dict[str, EngineValue]()
+    if project_text is not None:
+        shown = project_label or PROJECT_FILE
+        project_name, project_values = _project_config(_load(project_text, shown), shown)
+    document = _load(text, label)
+    if document is None:
+        document = {}
+    if not isinstance(document, dict):
+        raise StackConfigError(f"{label}: a stack file is a mapping (config:, environment:, …)")
+    for key in document:
+        if key not in TOP_LEVEL_KEYS:
+            close = difflib.get_close_matches(key.lower(), TOP_LEVEL_KEYS, n=1, cutoff=0.6)
+            hint = f" (did you mean '{close[0]}'?)" if close else ""
+            raise StackConfigError(
+                f"{label}: {_shown_key(key)}: unknown top-level key{hint}; a stack file holds "
+                f"only {', '.join(TOP_LEVEL_KEYS)} (the engine would ignore it silently)"
+            )
+    raw_config = document.get("config")
+    if raw_config is None:
+        raw_config = {}
+    if not isinstance(raw_config, dict):
+        raise StackConfigError(f"{label}: config: must be a mapping of keys")
+    config: dict[str, EngineValue] = {}
+    for raw_key, raw_value in raw_config.items():
+        key = _full_key(raw_key, project_name, label)
+        if key in config:
+            raise StackConfigError(
+                f"{label}: config: {_shown_key(key)} is set twice (with and without its "
+                "namespace); the engine would keep either one"
+            )
+        config[key] = _stack_value(raw_value)
+    for key, entry in project_values.items():
+        config.setdefault(key, entry)
+    environment = _environment(document.get("environment"), label)
+    return ResolvedStack(label, dict(sorted(config.items())), environment, project_label)
+
+
+def _load(text: str, label: str) -> Any:
+    try:
+        return after_round_trip(load_engine_yaml(text, label))
+    except FileError as exc:
+        raise StackConfigError(str(exc)) from None
+
+
+def _shown_key(key: str) -> str:
+    if len(key) > MAX_KEY_LENGTH:
+        return f"{key[:40]!r}… ({len(key)} characters)"
+    return key
+
+
+def _full_key(raw: str, project: str, label: str) -> str:
+    """The engine's ``namespace:name`` for a stack-file key (``config.ParseKey``)."""
+    if len(raw) > MAX_KEY_LENGTH:
+        raise StackConfigError(
+            f"{label}: config: {_shown_key(raw)}: key longer than {MAX_KEY_LENGTH} characters"
+        )
+    parts = raw.split(":")
+    if len(parts) == 1:
+        return f"{project}:{raw}"
+    if len(parts) == 2 and all(parts):
+        return raw
+    if len(parts) == 3 and parts[1] == "config" and parts[0] and parts[2]:
+        return f"{parts[0]}:{parts[2]}"  # the old <namespace>:config:<name> form
+    raise StackConfigError(
+        f"{label}: config: {_shown_key(raw)}: not a config key (keys are '<namespace>:<name>')"
+    )
+
+
+def _is_secure(value: Any) -> bool:
+    return isinstance(value, dict) and len(value) == 1 and isinstance(value.get("secure"), str)
+
+
+def _stack_value(value: Any) -> EngineValue:
+    """A stack-file value as ``config.Value`` holds it (``object.MarshalString``)."""
+    if _is_secure(value):
+        return EngineValue(None, True, False, value)
+    if isinstance(value, dict | list) or value is None:
+        structure = _json_view(value)
+        return EngineValue(_json_text(structure), _any_secure(structure), True, structure)
+    text = _scalar_text(value)
+    return EngineValue(text, False, False, decode_config_text(text))
+
+
+def _scalar_text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        return _float_text(value)
+    if isinstance(value, Timestamp):
+        return value.go_string()
+    return str(value)
+
+
+def _float_text(value: float) -> str:
+    if not math.isfinite(value):
+        # The engine cannot store it (Go's JSON has no NaN/Infinity) and refuses the stack; it
+        # is kept here as Python's JSON spells it, so the meaning pass reports it with its key
+        # path (``validators.non_finite_problem``) like a NaN from anywhere else.
+        return json.dumps(value)
+    return go_json_float(value)
+
+
+def _json_view(value: Any) -> Any:
+    """What the program gets from the JSON text of an object value (numbers as Go writes them)."""
+    if isinstance(value, dict):
+        if _is_secure(value):
+            return value
+        return {k: _json_view(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_json_view(v) for v in value]
+    if isinstance(value, float):
+        return decode_config_text(_float_text(value))
+    if isinstance(value, Timestamp):
+        return value.go_string()
+    return value
+
+
+def _any_secure(value: Any) -> bool:
+    if _is_secure(value):
+        return True
+    if isinstance(value, dict):
+        return any(_any_secure(v) for v in value.values())
+    if isinstance(value, list):
+        return any(_any_secure(v) for v in value)
+    return False
+
+
+def _json_text(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def _environment(value: Any, label: str) -> tuple[str, ...]:
+    """The ESC environments a stack imports (a list of names, or an inline definition)."""
+    if value is None:
+        return ()
+    if isinstance(value, list) and all(isinstance(name, str) for name in value):
+        return tuple(value)
+    if isinstance(value, dict):
+        imports = value.get("imports")
+        names = [str(i) for i in imports] if isinstance(imports, list) else []
+        inline = ["<inline>"] if set(value) - {"imports"} or not names else []
+        return (*names, *inline)
+    raise StackConfigError(
+        f"{label}: environment: must be a list of ESC environment names or an inline definition"
+    )
+
+
+def _project_config(document: Any, label: str) -> tuple[str, dict[str, EngineValue]]:
+    """The project name and the values Pulumi.yaml gives every stack (``mergeConfig``)."""
+    if not isinstance(document, dict):
+        raise StackConfigError(f"{label}: a project file is a mapping (name:, runtime:, …)")
+    name = document.get("name")
+    if not isinstance(name, str) or not name:
+        raise StackConfigError(f"{label}: name: the project needs a name")
+    if name != PROJECT:
+        raise StackConfigError(
+            f"{label}: name: '{name}' is not this project ('{PROJECT}'); its keys would not be read"
+        )
+    config = document.get("config") or {}
+    if not isinstance(config, dict):
+        raise StackConfigError(f"{label}: config: must be a mapping of keys")
+    values: dict[str, EngineValue] = {}
+    for raw_key, entry in config.items():
+        key = _full_key(raw_key, name, label)
+        where = f"{label}: config: {_shown_key(raw_key)}"
+        namespaced_here = key.startswith(f"{name}:")
+        # The shorthand `key: <value>`: a default for a project key, a value for others.
+        spec = (
+            entry if isinstance(entry, dict) else {"default" if namespaced_here else "value": entry}
+        )
+        unknown = sorted(set(spec) - PROJECT_CONFIG_FIELDS)
+        if unknown:
+            raise StackConfigError(
+                f"{where}: unknown field '{unknown[0]}' (a project config entry has "
+                f"{', '.join(sorted(PROJECT_CONFIG_FIELDS))})"
+            )
+        if "default" in spec and "value" in spec:
+            raise StackConfigError(f"{where}: cannot have both a 'default' and a 'value'")
+        for kind in ("value", "default"):
+            if spec.get(kind) is not None:
+                values[key] = _project_value(spec[kind], f"Pulumi.yaml {kind}")
+    return name, values
+
+
+def _project_value(value: Any, origin: str) -> EngineValue:
+    """A Pulumi.yaml value as ``createConfigValue`` makes it: ``%v`` of a string, int or bool,
+    JSON of anything else (so a float or a date there arrives as JSON)."""
+    if isinstance(value, str | bool) or (isinstance(value, int) and -(2**63) <= value < 2**63):
+        text = _scalar_text(value)
+        return EngineValue(text, False, False, decode_config_text(text), origin)
+    if isinstance(value, Timestamp):
+        structure: Any = value.rfc3339()
+    else:
+        structure = _json_view(value)
+    return EngineValue(_json_text(structure), _any_secure(structure), True, structure, origin)
