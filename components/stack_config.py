@@ -305,8 +305,14 @@ def _project_config(document: Any, label: str) -> tuple[str, dict[str, EngineVal
                 f"{where}: unknown field '{unknown[0]}' (a project config entry has "
                 f"{', '.join(sorted(PROJECT_CONFIG_FIELDS))})"
             )
-        if "default" in spec and "value" in spec:
+        if spec.get("default") is not None and spec.get("value") is not None:
             raise StackConfigError(f"{where}: cannot have both a 'default' and a 'value'")
+        if not namespaced_here and ("type" in spec or spec.get("default") is not None):
+            raise StackConfigError(
+                f"{where}: a key of another namespace takes only a 'value' (no type or default)"
+            )
+        if not namespaced_here and spec.get("value") is None:
+            raise StackConfigError(f"{where}: a key of another namespace needs a 'value'")
         for kind in ("value", "default"):
             if spec.get(kind) is not None:
                 values[key] = _project_value(spec[kind], f"Pulumi.yaml {kind}")
