@@ -56,6 +56,7 @@ _GO_FLOAT = re.compile(
 )
 """What Go's ``strconv.ParseFloat`` accepts (after ``_`` removal; hex floats left out)."""
 _GO_DIGITS = {"x": 16, "o": 8, "b": 2}
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 @dataclass(frozen=True)
@@ -154,7 +155,7 @@ def resolve_plain(text: str) -> Any:
         return _SPECIAL_FLOATS[text]
     first = text[0]
     if first == ".":
-        return float(text) if _GO_FLOAT.fullmatch(text) else text
+        return _go_float(text) if _GO_FLOAT.fullmatch(text) else text
     if not (first.isascii() and (first.isdigit() or first in "+-")):
         return text
     if (stamp := parse_timestamp(text)) is not None:
@@ -166,8 +167,15 @@ def resolve_plain(text: str) -> Any:
     if number is not None and plain[0] != "+" and 0 <= number <= UINT64_MAX:
         return number  # ParseUint takes no sign
     if _YAML_FLOAT.fullmatch(plain):
-        return float(plain)
+        value = _go_float(plain)
+        return text if isinstance(value, str) else value
     return text
+
+
+def _go_float(text: str) -> float | str:
+    """``strconv.ParseFloat``: past the largest float64 it fails (so the text stays a string)."""
+    value = float(text)
+    return text if math.isinf(value) else value
 
 
 def go_json_float(value: float) -> str:
@@ -224,7 +232,14 @@ class EngineYamlLoader(LimitedLoader):
         return resolve_plain(str(node.value))
 
     def construct_str(self, node: yaml.ScalarNode) -> str:
-        return str(node.value)
+        text = str(node.value)
+        if _SURROGATE.search(text):
+            # Only a "\ud800" escape makes one; yaml.v3 refuses that escape outright.
+            line = node.start_mark.line + 1
+            raise FileError(
+                f"line {line}: found invalid Unicode character escape code (a lone surrogate)"
+            )
+        return text
 
     def construct_seq(self, node: yaml.SequenceNode) -> list[Any]:
         return [self.construct_object(child, deep=True) for child in node.value]

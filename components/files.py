@@ -23,6 +23,10 @@ import yaml
 
 MAX_EVENT_FILE_BYTES = 1024 * 1024
 """A sample event is a few KiB; Segment itself refuses events over 32 KiB."""
+MAX_PATH_CHARACTERS = 1024
+"""A path a stack file names is a short relative path; a longer one is refused by name."""
+MAX_NAME_BYTES = 255
+"""Longest file or directory name most file systems allow (NAME_MAX)."""
 MAX_YAML_ALIASES = 64
 """Stack files need no aliases; a few are tolerated, a bomb's hundreds are not."""
 MAX_YAML_NODES = 100_000
@@ -70,9 +74,16 @@ def project_path(root: Path, relative: str, key: str) -> Path:
     Absolute paths, ``..`` and symlinks that lead out of the project are refused: a stack
     file may only name files that are reviewed with it.
     """
+    if len(relative) > MAX_PATH_CHARACTERS:
+        raise FileError(
+            f"{key}: '{relative[:40]}…' ({len(relative)} characters) is longer than "
+            f"{MAX_PATH_CHARACTERS} characters; name a file inside the project"
+        )
     shown = f"{key}: '{relative}'"
     if not relative or "\x00" in relative:
         raise FileError(f"{shown} is not a file path")
+    if any(len(part.encode()) > MAX_NAME_BYTES for part in Path(relative).parts):
+        raise FileError(f"{shown} has a name longer than {MAX_NAME_BYTES} bytes")
     candidate = Path(relative)
     if candidate.is_absolute():
         raise FileError(f"{shown} must be relative to the project root ({root})")
@@ -89,7 +100,11 @@ def project_path(root: Path, relative: str, key: str) -> Path:
 def read_project_file(root: Path, relative: str, key: str, limit: int) -> str:
     """The text of a file a stack file names: inside ``root``, regular, at most ``limit``."""
     path = project_path(root, relative, key)
-    if not path.exists():
+    try:
+        exists = path.exists()
+    except OSError as exc:  # e.g. a path longer than the system allows
+        raise FileError(f"{key}: '{relative}' cannot be used ({exc.strerror})") from None
+    if not exists:
         raise FileError(f"{key}: '{relative}' not found (paths start at the project root, {root})")
     return read_text_limited(path, limit, label=f"{key}: '{relative}'")
 

@@ -169,3 +169,12 @@ def test_the_limits_of_components_files_still_hold() -> None:
 
 def test_a_byte_order_mark_is_ignored_as_pulumi_does() -> None:
     assert load_engine_yaml("\ufeffa: 1\n", "f") == {"a": 1}
+
+
+@pytest.mark.parametrize("text", ["1e999", "-1e999", ".5e999", "9" * 400, "1_0e999"])
+def test_floats_past_float64_stay_strings_as_go_refuses_them(text: str) -> None:
+    assert resolve_plain(text) == text
+
+
+def test_underflow_is_zero_as_in_go() -> None:
+    assert resolve_plain("1e-400") == 0.0
