@@ -26,6 +26,8 @@ from __future__ import annotations
 import difflib
 import json
 import math
+import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -128,9 +130,10 @@ def resolve_stack_text(
 ) -> ResolvedStack:
     """Resolve a stack file's ``text`` on top of a Pulumi.yaml's ``project_text`` (if any)."""
     project_name, project_values = PROJECT, dict[str, EngineValue]()
+    declared: dict[str, dict[str, Any]] = {}
     if project_text is not None:
         shown = project_label or PROJECT_FILE
-        project_name, project_values = _project_config(_load(project_text, shown), shown)
+        project_name, project_values, declared = _project_config(_load(project_text, shown), shown)
     document = _load(text, label)
     if document is None:
         document = {}
@@ -158,6 +161,9 @@ def resolve_stack_text(
                 "namespace); the engine would keep either one"
             )
         config[key] = _stack_value(raw_value)
+    problems = [p for key, spec in sorted(declared.items()) if (p := _declared(key, spec, config))]
+    if problems:
+        raise StackConfigError(f"{label}: " + "; ".join(problems))
     for key, entry in project_values.items():
         config.setdefault(key, entry)
     environment = _environment(document.get("environment"), label)
@@ -276,7 +282,9 @@ def _environment(value: Any, label: str) -> tuple[str, ...]:
     )
 
 
-def _project_config(document: Any, label: str) -> tuple[str, dict[str, EngineValue]]:
+def _project_config(
+    document: Any, label: str
+) -> tuple[str, dict[str, EngineValue], dict[str, dict[str, Any]]]:
     """The project name and the values Pulumi.yaml gives every stack (``mergeConfig``)."""
     if not isinstance(document, dict):
         raise StackConfigError(f"{label}: a project file is a mapping (name:, runtime:, …)")
@@ -291,6 +299,7 @@ def _project_config(document: Any, label: str) -> tuple[str, dict[str, EngineVal
     if not isinstance(config, dict):
         raise StackConfigError(f"{label}: config: must be a mapping of keys")
     values: dict[str, EngineValue] = {}
+    declared: dict[str, dict[str, Any]] = {}
     for raw_key, entry in config.items():
         key = _full_key(raw_key, name, label)
         where = f"{label}: config: {_shown_key(raw_key)}"
@@ -316,7 +325,58 @@ def _project_config(document: Any, label: str) -> tuple[str, dict[str, EngineVal
         for kind in ("value", "default"):
             if spec.get(kind) is not None:
                 values[key] = _project_value(spec[kind], f"Pulumi.yaml {kind}")
-    return name, values
+        if namespaced_here and ("type" in spec or spec.get("secret") is True):
+            declared[key] = spec
+    return name, values, declared
+
+
+def _declared(key: str, spec: Mapping[str, Any], config: Mapping[str, EngineValue]) -> str | None:
+    """What the engine says of a stack value against the type Pulumi.yaml declares for it
+    (``validateStackConfigValue``: it refuses the stack at preview and up), or None."""
+    entry = config.get(key)
+    if entry is None:
+        return None
+    if spec.get("secret") is True and not entry.secret:
+        return f"{key}: must be a secure value (Pulumi.yaml declares it secret)"
+    type_name = spec.get("type")
+    if type_name is None or entry.secret:
+        return None  # a secure value cannot be decrypted here to check its type
+    content = entry.value if entry.is_object else entry.text
+    items = spec.get("items")
+    if _matches(str(type_name), items, content):
+        return None
+    shown = _type_label(str(type_name), items)
+    return (
+        f"{key}: must be of type '{shown}' (Pulumi.yaml declares it; the engine refuses the "
+        f"stack otherwise), not {entry.text!r}"
+    )
+
+
+def _matches(type_name: str, items: Any, value: Any) -> bool:
+    """Pulumi's ``ValidateConfigValue`` (numbers inside objects arrive as JSON numbers)."""
+    if type_name == "string":
+        return isinstance(value, str)
+    if type_name == "integer":
+        if isinstance(value, bool):
+            return False
+        if isinstance(value, int) or (isinstance(value, float) and value.is_integer()):
+            return True
+        if not isinstance(value, str) or re.fullmatch(r"[+-]?[0-9]+", value) is None:
+            return False
+        return -(2**63) <= int(value) < 2**63  # Go's strconv.Atoi
+    if type_name == "boolean":
+        return isinstance(value, bool) or value in ("true", "false")
+    if type_name == "object":
+        return isinstance(value, dict)
+    if type_name != "array" or not isinstance(value, list) or not isinstance(items, dict):
+        return False
+    return all(_matches(str(items.get("type")), items.get("items"), item) for item in value)
+
+
+def _type_label(type_name: str, items: Any) -> str:
+    if type_name == "array" and isinstance(items, dict):
+        return f"array<{_type_label(str(items.get('type')), items.get('items'))}>"
+    return type_name
 
 
 def _project_value(value: Any, origin: str) -> EngineValue:

@@ -288,3 +288,54 @@ def test_decode_config_text_is_the_programs_reading() -> None:
     assert decode_config_text("on") == "on"
     assert decode_config_text('{"a": 1}') == {"a": 1}
     assert decode_config_text("1" * 5000) == "1" * 5000  # past Python's digit limit: text
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        ("sandbox: 'on'", "segment-pendula:sandbox: must be of type 'boolean'"),
+        ("sandbox: yes", "segment-pendula:sandbox: must be of type 'boolean'"),
+        ("maxMappingsPerDestination: 1.5", "must be of type 'integer'"),
+        ("maxMappingsPerDestination: 99999999999999999999", "must be of type 'integer'"),
+        ("allowedPendulaHosts: [1, 2]", "must be of type 'array<string>'"),
+        ("allowedPendulaHosts: pendula.app", "must be of type 'array<string>'"),
+        ("pendulaTokens: [a]", "must be of type 'object'"),
+        ("pendulaApiToken: plain", "pendulaApiToken: must be a secure value"),
+    ],
+)
+def test_values_of_the_wrong_declared_type_are_refused_as_the_engine_does(
+    line: str, message: str
+) -> None:
+    project = """\
+name: segment-pendula
+config:
+  sandbox: {type: boolean, default: false}
+  maxMappingsPerDestination: {type: integer, default: 5}
+  allowedPendulaHosts: {type: array, items: {type: string}}
+  pendulaTokens: {type: object}
+  pendulaApiToken: {type: string, secret: true}
+"""
+    with pytest.raises(StackConfigError) as error:
+        resolve_stack_text(f"config:\n  segment-pendula:{line}\n", "f", project, "Pulumi.yaml")
+    assert message in str(error.value)
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "sandbox: true", "sandbox: 'false'", "maxMappingsPerDestination: '7'",
+        "maxMappingsPerDestination: 1e3", "allowedPendulaHosts: [a, '1']",
+        "pendulaTokens: {a: 1}", "pendulaApiToken: {secure: v1:x}",
+    ],
+)  # fmt: skip
+def test_values_of_the_declared_type_pass(line: str) -> None:
+    project = """\
+name: segment-pendula
+config:
+  sandbox: {type: boolean, default: false}
+  maxMappingsPerDestination: {type: integer, default: 5}
+  allowedPendulaHosts: {type: array, items: {type: string}}
+  pendulaTokens: {type: object}
+  pendulaApiToken: {type: string, secret: true}
+"""
+    resolve_stack_text(f"config:\n  segment-pendula:{line}\n", "f", project, "Pulumi.yaml")
