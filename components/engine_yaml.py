@@ -283,6 +283,7 @@ EngineYamlLoader.add_constructor(_PLAIN, EngineYamlLoader.construct_plain)
 EngineYamlLoader.add_constructor(_STR, EngineYamlLoader.construct_str)
 EngineYamlLoader.add_constructor(_SEQ, EngineYamlLoader.construct_seq)
 EngineYamlLoader.add_constructor(_MAP, EngineYamlLoader.construct_map)
+EngineYamlLoader.add_constructor(_MERGE, EngineYamlLoader.construct_str)  # "<<" as a value
 EngineYamlLoader.add_constructor(None, EngineYamlLoader.construct_other)
 
 

@@ -32,7 +32,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from components.engine_yaml import Timestamp, after_round_trip, go_json_float, load_engine_yaml
+from components.engine_yaml import (
+    INT64_MAX,
+    Timestamp,
+    after_round_trip,
+    go_json_float,
+    load_engine_yaml,
+)
 from components.files import FileError, read_text_limited
 
 PROJECT = "segment-pendula"
@@ -129,7 +135,7 @@ def resolve_stack_text(
     text: str, label: str, project_text: str | None = None, project_label: str | None = None
 ) -> ResolvedStack:
     """Resolve a stack file's ``text`` on top of a Pulumi.yaml's ``project_text`` (if any)."""
-    project_name, project_values = PROJECT, dict[str, EngineValue]()
+    project_name, project_values = PROJECT, dict[str, EngineValue | StackConfigError]()
     declared: dict[str, dict[str, Any]] = {}
     if project_text is not None:
         shown = project_label or PROJECT_FILE
@@ -165,7 +171,10 @@ def resolve_stack_text(
     if problems:
         raise StackConfigError(f"{label}: " + "; ".join(problems))
     for key, entry in project_values.items():
-        config.setdefault(key, entry)
+        if key not in config and isinstance(entry, StackConfigError):
+            raise entry  # the engine fails on this value only where a stack does not set it
+        if key not in config and isinstance(entry, EngineValue):
+            config[key] = entry
     environment = _environment(document.get("environment"), label)
     return ResolvedStack(label, dict(sorted(config.items())), environment, project_label)
 
@@ -209,7 +218,10 @@ def _stack_value(value: Any) -> EngineValue:
     """A stack-file value as ``config.Value`` holds it (``object.MarshalString``)."""
     if _is_secure(value):
         return EngineValue(None, True, False, value)
-    if isinstance(value, dict | list) or value is None:
+    if value is None:
+        # `key:` with no value: the engine warns and hands over the empty string.
+        return EngineValue("", False, False, "")
+    if isinstance(value, dict | list):
         structure = _json_view(value)
         return EngineValue(_json_text(structure), _any_secure(structure), True, structure)
     text = _scalar_text(value)
@@ -237,18 +249,23 @@ def _float_text(value: float) -> str:
     return go_json_float(value)
 
 
-def _json_view(value: Any) -> Any:
-    """What the program gets from the JSON text of an object value (numbers as Go writes them)."""
+def _json_view(value: Any, *, project: bool = False) -> Any:
+    """What the program gets from the JSON text of an object value (numbers as Go writes them;
+    a date as ``time.Time.String()`` from a stack file, as RFC 3339 from Pulumi.yaml)."""
     if isinstance(value, dict):
         if _is_secure(value):
             return value
-        return {k: _json_view(v) for k, v in value.items()}
+        return {k: _json_view(v, project=project) for k, v in value.items()}
     if isinstance(value, list):
-        return [_json_view(v) for v in value]
+        return [_json_view(v, project=project) for v in value]
+    if isinstance(value, int) and not isinstance(value, bool) and value > INT64_MAX:
+        # Inside an object a uint64 comes back from the engine's JSON (json.Number: not an
+        # int64, so a float64): measured 9223372036854775808 -> 9223372036854776000.
+        value = float(value)
     if isinstance(value, float):
         return decode_config_text(_float_text(value))
     if isinstance(value, Timestamp):
-        return value.go_string()
+        return value.rfc3339() if project else value.go_string()
     return value
 
 
@@ -262,8 +279,29 @@ def _any_secure(value: Any) -> bool:
     return False
 
 
+_GO_HTML_ESCAPES = {
+    "<": "\\u003c",
+    ">": "\\u003e",
+    "&": "\\u0026",
+    "\u2028": "\\u2028",
+    "\u2029": "\\u2029",
+}
+
+
 def _json_text(value: Any) -> str:
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    """Go's ``json.Marshal`` of the value: sorted keys, compact, Go's numbers and escapes."""
+    if isinstance(value, dict):
+        items = (f"{_json_text(k)}:{_json_text(v)}" for k, v in sorted(value.items()))
+        return "{" + ",".join(items) + "}"
+    if isinstance(value, list):
+        return "[" + ",".join(_json_text(v) for v in value) + "]"
+    if isinstance(value, float):
+        return _float_text(value)
+    text = json.dumps(value, ensure_ascii=False)
+    if isinstance(value, str):
+        for character, escape in _GO_HTML_ESCAPES.items():
+            text = text.replace(character, escape)
+    return text
 
 
 def _environment(value: Any, label: str) -> tuple[str, ...]:
@@ -284,7 +322,7 @@ def _environment(value: Any, label: str) -> tuple[str, ...]:
 
 def _project_config(
     document: Any, label: str
-) -> tuple[str, dict[str, EngineValue], dict[str, dict[str, Any]]]:
+) -> tuple[str, dict[str, EngineValue | StackConfigError], dict[str, dict[str, Any]]]:
     """The project name and the values Pulumi.yaml gives every stack (``mergeConfig``)."""
     if not isinstance(document, dict):
         raise StackConfigError(f"{label}: a project file is a mapping (name:, runtime:, …)")
@@ -298,7 +336,7 @@ def _project_config(
     config = document.get("config") or {}
     if not isinstance(config, dict):
         raise StackConfigError(f"{label}: config: must be a mapping of keys")
-    values: dict[str, EngineValue] = {}
+    values: dict[str, EngineValue | StackConfigError] = {}
     declared: dict[str, dict[str, Any]] = {}
     for raw_key, entry in config.items():
         key = _full_key(raw_key, name, label)
@@ -324,7 +362,12 @@ def _project_config(
             raise StackConfigError(f"{where}: a key of another namespace needs a 'value'")
         for kind in ("value", "default"):
             if spec.get(kind) is not None:
-                values[key] = _project_value(spec[kind], f"Pulumi.yaml {kind}")
+                try:
+                    values[key] = _project_value(
+                        spec[kind], f"Pulumi.yaml {kind}", f"{where}.{kind}"
+                    )
+                except StackConfigError as exc:
+                    values[key] = exc
         if namespaced_here and ("type" in spec or spec.get("secret") is True):
             declared[key] = spec
     return name, values, declared
@@ -379,14 +422,18 @@ def _type_label(type_name: str, items: Any) -> str:
     return type_name
 
 
-def _project_value(value: Any, origin: str) -> EngineValue:
+def _project_value(value: Any, origin: str, where: str) -> EngineValue:
     """A Pulumi.yaml value as ``createConfigValue`` makes it: ``%v`` of a string, int or bool,
     JSON of anything else (so a float or a date there arrives as JSON)."""
     if isinstance(value, str | bool) or (isinstance(value, int) and -(2**63) <= value < 2**63):
         text = _scalar_text(value)
         return EngineValue(text, False, False, decode_config_text(text), origin)
     if isinstance(value, Timestamp):
-        structure: Any = value.rfc3339()
-    else:
-        structure = _json_view(value)
+        # Measured: the CLI fails on such a project ("invalid character '-' after top-level
+        # value"), so it is refused here by name.
+        raise StackConfigError(
+            f"{where}: the date {value.rfc3339()} breaks the engine as a Pulumi.yaml value; "
+            "quote it"
+        )
+    structure = _json_view(value, project=True)
     return EngineValue(_json_text(structure), _any_secure(structure), True, structure, origin)
