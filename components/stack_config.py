@@ -51,6 +51,7 @@ MAX_KEY_LENGTH = 200
 
 TOP_LEVEL_KEYS = ("config", "environment", "secretsprovider", "encryptedkey", "encryptionsalt")
 """What a stack file holds (Pulumi's ``ProjectStack``); the engine ignores anything else."""
+_DATE_SCHEMA = "a date here fails the engine's schema check of Pulumi.yaml (measured)"
 PROJECT_CONFIG_FIELDS = frozenset({"type", "default", "value", "description", "secret", "items"})
 
 
@@ -326,6 +327,9 @@ def _project_config(
     """The project name and the values Pulumi.yaml gives every stack (``mergeConfig``)."""
     if not isinstance(document, dict):
         raise StackConfigError(f"{label}: a project file is a mapping (name:, runtime:, …)")
+    for field_name, field_value in document.items():
+        if isinstance(field_value, Timestamp):
+            raise StackConfigError(f"{label}: {field_name}: {_DATE_SCHEMA} (quote it)")
     name = document.get("name")
     if not isinstance(name, str) or not name:
         raise StackConfigError(f"{label}: name: the project needs a name")
@@ -342,6 +346,8 @@ def _project_config(
         key = _full_key(raw_key, name, label)
         where = f"{label}: config: {_shown_key(raw_key)}"
         namespaced_here = key.startswith(f"{name}:")
+        if isinstance(entry, Timestamp):
+            raise StackConfigError(f"{where}: {_DATE_SCHEMA} (quote it)")
         # The shorthand `key: <value>`: a default for a project key, a value for others.
         spec = (
             entry if isinstance(entry, dict) else {"default" if namespaced_here else "value": entry}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -339,3 +340,27 @@ config:
   pendulaApiToken: {type: string, secret: true}
 """
     resolve_stack_text(f"config:\n  segment-pendula:{line}\n", "f", project, "Pulumi.yaml")
+
+
+def git(root: Path, *args: str) -> None:
+    subprocess.run(["git", "-C", str(root), *args], check=True, capture_output=True)
+
+
+def test_plan_against_a_ref_reads_that_refs_pulumi_yaml(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A segment:url changed only in Pulumi.yaml is a reviewed change of where the token goes."""
+    path = write_project(tmp_path, {"config": base_config()})
+    git(tmp_path, "init", "-q")
+    git(tmp_path, "add", ".")
+    git(tmp_path, "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "base")
+    (tmp_path / "Pulumi.yaml").write_text(
+        PROJECT_YAML.replace("eu1.api.segmentapis.com", "api.segmentapis.com")
+    )
+    code = main(["check", "--stacks-dir", str(path.parent), "--against", "HEAD"])
+    out = capsys.readouterr().out
+    assert code == 1
+    assert (
+        'review: segment:url changed: "https://eu1.api.segmentapis.com" → '
+        '"https://api.segmentapis.com"'
+    ) in out
