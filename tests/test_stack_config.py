@@ -160,9 +160,10 @@ def test_objects_arrive_as_json_with_numbers_as_go_writes_them() -> None:
     assert json.loads(entry.text or "") == entry.value
 
 
-def test_a_null_value_is_the_json_null() -> None:
-    entry = resolve_stack_text("config:\n  p:k:\n", "f").config["p:k"]
-    assert (entry.text, entry.is_object, entry.value) == ("null", True, None)
+def test_a_bare_key_is_the_empty_string_and_a_nested_null_is_null() -> None:
+    config = resolve_stack_text("config:\n  p:k:\n  p:n: [~]\n", "f").config
+    assert (config["p:k"].text, config["p:k"].is_object, config["p:k"].value) == ("", False, "")
+    assert (config["p:n"].text, config["p:n"].value) == ("[null]", [None])
 
 
 def test_a_secure_value_is_never_decrypted() -> None:
