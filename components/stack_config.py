@@ -34,6 +34,7 @@ from typing import Any
 
 from components.engine_yaml import (
     INT64_MAX,
+    INT64_MIN,
     Timestamp,
     after_round_trip,
     go_json_float,
@@ -140,7 +141,9 @@ def resolve_stack_text(
     declared: dict[str, dict[str, Any]] = {}
     if project_text is not None:
         shown = project_label or PROJECT_FILE
-        project_name, project_values, declared = _project_config(_load(project_text, shown), shown)
+        # Read without the round trip: Pulumi rewrites the shorthand forms before it.
+        raw_project = _load(project_text, shown, round_trip=False)
+        project_name, project_values, declared = _project_config(raw_project, shown)
     document = _load(text, label)
     if document is None:
         document = {}
@@ -180,9 +183,10 @@ def resolve_stack_text(
     return ResolvedStack(label, dict(sorted(config.items())), environment, project_label)
 
 
-def _load(text: str, label: str) -> Any:
+def _load(text: str, label: str, *, round_trip: bool = True) -> Any:
     try:
-        return after_round_trip(load_engine_yaml(text, label))
+        document = load_engine_yaml(text, label)
+        return after_round_trip(document) if round_trip else document
     except FileError as exc:
         raise StackConfigError(str(exc)) from None
 
@@ -348,8 +352,19 @@ def _project_config(
         namespaced_here = key.startswith(f"{name}:")
         if isinstance(entry, Timestamp):
             raise StackConfigError(f"{where}: {_DATE_SCHEMA} (quote it)")
+        if entry is None:
+            continue  # declares nothing the engine applies
+        if not isinstance(entry, dict | list | str | int) or (
+            isinstance(entry, int) and not INT64_MIN <= entry <= INT64_MAX
+        ):
+            # Pulumi rewrites only a string, int, bool or list into `default:`/`value:`;
+            # measured: `key: 0.0` fails ("cannot unmarshal !!int `0` into ProjectConfigType").
+            raise StackConfigError(
+                f"{where}: the engine cannot read {entry!r} as a config entry; write "
+                "{default: …} (or {value: …} for another namespace) or quote it"
+            )
         # The shorthand `key: <value>`: a default for a project key, a value for others.
-        spec = (
+        spec = after_round_trip(
             entry if isinstance(entry, dict) else {"default" if namespaced_here else "value": entry}
         )
         unknown = sorted(set(spec) - PROJECT_CONFIG_FIELDS)

@@ -365,3 +365,18 @@ def test_plan_against_a_ref_reads_that_refs_pulumi_yaml(
         'review: segment:url changed: "https://eu1.api.segmentapis.com" → '
         '"https://api.segmentapis.com"'
     ) in out
+
+
+@pytest.mark.parametrize("shorthand", ["0.0", "1.5", "18446744073709551615", "2024-01-31"])
+def test_pulumi_yaml_shorthands_the_engine_cannot_read_are_refused(shorthand: str) -> None:
+    project = f"name: segment-pendula\nconfig:\n  a: {shorthand}\n"
+    with pytest.raises(StackConfigError, match="Pulumi.yaml: config: a: "):
+        resolve_stack_text("config: {}\n", "f", project, "Pulumi.yaml")
+
+
+def test_pulumi_yaml_shorthands_the_engine_reads() -> None:
+    project = "name: segment-pendula\nconfig:\n  a: 0x10\n  b: [1.5, 2024-01-31]\n  aws:c: on\n"
+    config = resolve_stack_text("config: {}\n", "f", project, "Pulumi.yaml").config
+    assert config["segment-pendula:a"].text == "16"
+    assert config["segment-pendula:b"].text == '[1.5,"2024-01-31T00:00:00Z"]'
+    assert config["aws:c"].text == "on"
