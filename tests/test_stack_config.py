@@ -370,7 +370,7 @@ def test_plan_against_a_ref_reads_that_refs_pulumi_yaml(
 @pytest.mark.parametrize("shorthand", ["0.0", "1.5", "18446744073709551615", "2024-01-31"])
 def test_pulumi_yaml_shorthands_the_engine_cannot_read_are_refused(shorthand: str) -> None:
     project = f"name: segment-pendula\nconfig:\n  a: {shorthand}\n"
-    with pytest.raises(StackConfigError, match="Pulumi.yaml: config: a: "):
+    with pytest.raises(StackConfigError, match=r"Pulumi\.yaml: config: a: "):
         resolve_stack_text("config: {}\n", "f", project, "Pulumi.yaml")
 
 
