@@ -36,9 +36,11 @@ from components.config import (
     canonical_json,
     parse_stack_config,
 )
+from components.engine_yaml import resolve_plain
 from components.fql import ConditionError, conditions_to_yaml, generate_fql, parse_fql
 from components.mapping import MappingError, validate_mapping
 from components.segment_api import SegmentApi
+from components.stack_config import StackConfigError, resolve_stack_text
 from components.trigger import (
     CUSTOM_CONTEXT_HEADER,
     SEND_ACTION_ID,
@@ -535,6 +537,18 @@ class _StackDumper(yaml.SafeDumper):
     """Block style, except ``_Inline`` leaves, matching the hand-written stack files."""
 
 
+def _represent_str(dumper: yaml.SafeDumper, data: str) -> yaml.ScalarNode:
+    """Quote a string the engine would read as something else (``0o17``, ``1e3``, ``2024-01-31``).
+
+    PyYAML quotes by YAML 1.1's rules; the engine reads YAML 1.2 with yaml.v3's, so a plain
+    ``0o17`` written by PyYAML would come back as the number 15.
+    """
+    if resolve_plain(data) != data or not isinstance(resolve_plain(data), str):
+        return dumper.represent_scalar("tag:yaml.org,2002:str", data, style='"')
+    return dumper.represent_str(data)
+
+
+_StackDumper.add_representer(str, _represent_str)
 _StackDumper.add_representer(
     _Inline,
     lambda dumper, data: dumper.represent_mapping("tag:yaml.org,2002:map", data, flow_style=True),
@@ -590,20 +604,36 @@ def import_document(adoption: Adoption) -> dict[str, Any]:
 
 
 def config_problems(adoption: Adoption) -> list[str]:
-    """What the stack-file validation still reports once the secrets are set (ideally none)."""
-    document = stack_document(adoption)["config"]
+    """What the stack-file validation still reports once the secrets are set (ideally none).
+
+    The check reads the stack file adopt writes back through ``components.stack_config`` (the
+    engine's reading), so what is validated is what ``pulumi up`` will see; a value that would
+    not read back as written is a problem too.
+    """
+    intended = stack_document(adoption)["config"]
+    text = stack_file_text(adoption, "adopt")
+    try:
+        resolved = resolve_stack_text(text, "the adopted stack")
+    except StackConfigError as exc:
+        return [str(exc)]
+    read_back = {k: v for k, v in resolved.values().items() if k in intended}
+    changed = sorted(k for k in intended if read_back.get(k) != intended[k])
+    problems = [f"{key}: would not read back as written (engine YAML)" for key in changed]
+    values, secret_keys, segment_values = {}, set(), {}
     prefix = f"{PROJECT}:"
-    values = {k[len(prefix) :]: v for k, v in document.items() if k.startswith(prefix)}
-    secret_keys: set[str] = set()
+    for key, value in resolved.values().items():
+        if key.startswith(prefix):
+            values[key[len(prefix) :]] = value
+        elif key.startswith("segment:"):
+            segment_values[key.removeprefix("segment:")] = value
     for secret in adoption.secrets:
         group, _, key = secret.key.partition(".")
         values.setdefault(group, {})[key] = SECRET_PLACEHOLDER
         secret_keys.add(group)
+    segment_values["token"] = SECRET_PLACEHOLDER
     try:
-        segment = SegmentConfig(
-            {"url": adoption.segment_url, "token": SECRET_PLACEHOLDER}, frozenset({"token"})
-        )
+        segment = SegmentConfig(segment_values, frozenset({"token"}))
         parse_stack_config(values, secret_keys, source="the adopted stack", segment=segment)
     except ConfigError as exc:
-        return list(exc.problems)
-    return []
+        problems += list(exc.problems)
+    return problems

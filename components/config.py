@@ -28,13 +28,18 @@ import pulumi.runtime
 import pulumi.runtime.config
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from components import endpoints, validators, webhook_url
+from components import endpoints, stack_config, validators, webhook_url
 from components.escaping import escape_terminal
-from components.files import FileError, load_yaml_text, read_text_limited
 from components.fql import ConditionError, conditions_from_yaml, generate_fql, parse_fql
 from components.mapping import MappingError, validate_mapping
+from components.stack_config import (
+    ResolvedStack,
+    StackConfigError,
+    decode_config_text,
+    resolve_stack_file,
+)
 
-PROJECT = "segment-pendula"
+PROJECT = stack_config.PROJECT
 """The Pulumi project name, which is also the namespace of our stack-file keys."""
 
 SEGMENT = "segment"
@@ -345,7 +350,7 @@ def load_from_pulumi() -> StackConfig:
         # get_config returns the decrypted string; objects and arrays arrive as JSON text.
         raw = pulumi.runtime.get_config(full_key)
         if namespace == PROJECT and raw is not None:
-            values[name] = _decode_config_value(raw)
+            values[name] = decode_config_text(raw)
             if pulumi.runtime.is_config_secret(full_key):
                 secret_keys.add(name)
         elif namespace == SEGMENT and raw is not None:
@@ -387,6 +392,8 @@ class StackDocument:
     secret_keys: set[str]
     segment: SegmentConfig
     other_keys: tuple[str, ...]
+    environment: tuple[str, ...] = ()
+    """ESC environments the stack imports: what they provide is not in ``values``."""
 
 
 def read_stack_file(path: Path) -> tuple[dict[str, Any], set[str]]:
@@ -396,19 +403,28 @@ def read_stack_file(path: Path) -> tuple[dict[str, Any], set[str]]:
 
 
 def read_stack_document(path: Path) -> StackDocument:
-    """Read a stack file safely (size, encoding and YAML limits) and split its keys.
+    """A stack's keys as the engine resolves them (``components.stack_config``), split.
 
-    Raises ``ConfigError`` naming the file when it cannot be read or parsed.
+    Pulumi.yaml's project values apply; raises ``ConfigError`` naming the file when the stack
+    cannot be read or parsed.
     """
     try:
-        text = read_text_limited(path, MAX_STACK_FILE_BYTES)
-        document = load_yaml_text(text, str(path)) or {}
-    except FileError as exc:
+        resolved = resolve_stack_file(path)
+    except StackConfigError as exc:
         raise ConfigError([str(exc)], str(path)) from None
-    config = document.get("config") if isinstance(document, dict) else None
-    if config is not None and not isinstance(config, dict):
-        raise ConfigError(["config: must be a mapping of keys"], str(path))
-    return split_stack_config(config or {}, _mask_secure)
+    return split_resolved(resolved, _mask_secure)
+
+
+def split_resolved(resolved: ResolvedStack, mask: Any) -> StackDocument:
+    """``split_stack_config`` of a resolved stack, keeping its ESC environment imports."""
+    document = split_stack_config(resolved.values(), mask)
+    return StackDocument(
+        document.values,
+        document.secret_keys,
+        document.segment,
+        document.other_keys,
+        resolved.environment,
+    )
 
 
 def split_stack_config(config: Mapping[Any, Any], mask: Any) -> StackDocument:
@@ -444,13 +460,9 @@ def split_stack_config(config: Mapping[Any, Any], mask: Any) -> StackDocument:
     )
 
 
-MAX_STACK_FILE_BYTES = 1024 * 1024
-"""A stack file is a few KiB; anything near a MiB is a mistake or an attack."""
-
-
 def _mask_secure(value: Any) -> tuple[Any, bool]:
     """Replace ``{secure: …}`` leaves with a placeholder; report whether all leaves were."""
-    if isinstance(value, dict) and set(value) == {"secure"}:
+    if isinstance(value, dict) and set(value) == {"secure"} and isinstance(value["secure"], str):
         return SECRET_PLACEHOLDER, True
     if isinstance(value, dict):
         pairs = {k: _mask_secure(v) for k, v in value.items()}
@@ -461,14 +473,6 @@ def _mask_secure(value: Any) -> tuple[Any, bool]:
         items = [_mask_secure(v) for v in value]
         return [v for v, _ in items], bool(items) and all(s for _, s in items)
     return value, False
-
-
-def _decode_config_value(raw: str) -> Any:
-    """Pulumi hands structured config over as JSON text and scalars as plain strings."""
-    try:
-        return json.loads(raw)
-    except ValueError:
-        return raw
 
 
 def _stack_name() -> str:

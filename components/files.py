@@ -7,8 +7,10 @@ every file we read goes through here:
 - ``read_project_file``: a path from a stack file resolves (symlinks included) *inside* the
   project root, is a regular file, and is read up to a size limit;
 - ``read_text_limited``: any file, regular, size-limited, UTF-8 (errors name the file);
-- ``load_yaml_text``: YAML with limits on aliases, nesting and expanded size, so an alias
-  bomb ("billion laughs") fails in milliseconds instead of eating memory.
+- ``LimitedLoader``/``load_yaml_text``: YAML with limits on aliases, nesting and expanded
+  size, so an alias bomb ("billion laughs") fails in milliseconds instead of eating memory.
+  Stack files and Pulumi.yaml are read by ``components.engine_yaml``, which keeps these limits
+  and resolves values as the engine does; ``load_yaml_text`` resolves them as PyYAML does.
 """
 
 from __future__ import annotations
@@ -21,6 +23,10 @@ import yaml
 
 MAX_EVENT_FILE_BYTES = 1024 * 1024
 """A sample event is a few KiB; Segment itself refuses events over 32 KiB."""
+MAX_PATH_CHARACTERS = 1024
+"""A path a stack file names is a short relative path; a longer one is refused by name."""
+MAX_NAME_BYTES = 255
+"""Longest file or directory name most file systems allow (NAME_MAX)."""
 MAX_YAML_ALIASES = 64
 """Stack files need no aliases; a few are tolerated, a bomb's hundreds are not."""
 MAX_YAML_NODES = 100_000
@@ -68,9 +74,16 @@ def project_path(root: Path, relative: str, key: str) -> Path:
     Absolute paths, ``..`` and symlinks that lead out of the project are refused: a stack
     file may only name files that are reviewed with it.
     """
+    if len(relative) > MAX_PATH_CHARACTERS:
+        raise FileError(
+            f"{key}: '{relative[:40]}…' ({len(relative)} characters) is longer than "
+            f"{MAX_PATH_CHARACTERS} characters; name a file inside the project"
+        )
     shown = f"{key}: '{relative}'"
     if not relative or "\x00" in relative:
         raise FileError(f"{shown} is not a file path")
+    if any(len(part.encode()) > MAX_NAME_BYTES for part in Path(relative).parts):
+        raise FileError(f"{shown} has a name longer than {MAX_NAME_BYTES} bytes")
     candidate = Path(relative)
     if candidate.is_absolute():
         raise FileError(f"{shown} must be relative to the project root ({root})")
@@ -87,12 +100,16 @@ def project_path(root: Path, relative: str, key: str) -> Path:
 def read_project_file(root: Path, relative: str, key: str, limit: int) -> str:
     """The text of a file a stack file names: inside ``root``, regular, at most ``limit``."""
     path = project_path(root, relative, key)
-    if not path.exists():
+    try:
+        exists = path.exists()
+    except OSError as exc:  # e.g. a path longer than the system allows
+        raise FileError(f"{key}: '{relative}' cannot be used ({exc.strerror})") from None
+    if not exists:
         raise FileError(f"{key}: '{relative}' not found (paths start at the project root, {root})")
     return read_text_limited(path, limit, label=f"{key}: '{relative}'")
 
 
-class _LimitedLoader(yaml.SafeLoader):
+class LimitedLoader(yaml.SafeLoader):
     """PyYAML's safe loader with a cap on alias references."""
 
     def __init__(self, stream: str) -> None:
@@ -125,7 +142,7 @@ class _LimitedLoader(yaml.SafeLoader):
 
 def load_yaml_text(text: str, label: str) -> Any:
     """The YAML document in ``text``, or ``FileError`` naming ``label`` and the problem."""
-    loader = _LimitedLoader(text)
+    loader = LimitedLoader(text)
     try:
         document = loader.get_single_data()
     except FileError as exc:
@@ -139,11 +156,11 @@ def load_yaml_text(text: str, label: str) -> Any:
         raise FileError(f"{label}: YAML nested too deeply") from None
     finally:
         loader.dispose()
-    _check_expanded_size(document, label)
+    check_expanded_size(document, label)
     return document
 
 
-def _check_expanded_size(document: Any, label: str) -> None:
+def check_expanded_size(document: Any, label: str) -> None:
     """Refuse a document whose aliases expand it beyond ``MAX_YAML_NODES`` values.
 
     Walked iteratively with a budget, so a bomb (or a recursive alias) stops at the budget.

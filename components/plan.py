@@ -23,7 +23,6 @@ from typing import Any
 from pulumi.output import Unknown
 
 from components.config import (
-    MAX_STACK_FILE_BYTES,
     PROJECT,
     SECRET_KEYS,
     SEGMENT_DEFAULT_URL,
@@ -31,7 +30,7 @@ from components.config import (
     SegmentConfig,
     StackConfig,
     parse_stack_config,
-    split_stack_config,
+    split_resolved,
 )
 from components.escaping import (
     escape_json,
@@ -43,9 +42,7 @@ from components.escaping import (
 from components.files import (
     MAX_EVENT_FILE_BYTES,
     FileError,
-    load_yaml_text,
     read_project_file,
-    read_text_limited,
 )
 from components.mapping import MappingError, render
 from components.offline import (
@@ -60,6 +57,14 @@ from components.offline import (
 from components.pendula.flow_token import REPLACING_FIELDS as TOKEN_REPLACING_FIELDS
 from components.plan_diagram import mermaid_block
 from components.redaction import redact_text, redact_value, shown_url
+from components.stack_config import (
+    MAX_STACK_FILE_BYTES,
+    ResolvedStack,
+    StackConfigError,
+    find_project_file,
+    resolve_stack_file,
+    resolve_stack_text,
+)
 from components.trigger import subscription_settings
 from components.validators import json_leaves
 from policy.rules import UNKNOWN, PolicyConfig, StackResource, check_resource, check_stack
@@ -115,19 +120,26 @@ class StackInput:
     """The ``segment:`` keys (``token`` replaced like a project secret)."""
     other_keys: tuple[str, ...] = ()
     """Keys of other namespaces, checked for near-miss typos of ours."""
+    environment: tuple[str, ...] = ()
+    """ESC environments the stack imports; what they provide cannot be reviewed offline."""
 
 
-def read_stack_text(text: str, label: str) -> StackInput:
-    """Parse a stack file's text; ``secure:`` leaves become stand-ins, never decrypted."""
+def read_stack_text(
+    text: str, label: str, project_text: str | None = None, project_label: str | None = None
+) -> StackInput:
+    """Parse a stack file's text (on top of a Pulumi.yaml's); ``secure:`` leaves become
+    stand-ins, never decrypted."""
     try:
-        document = load_yaml_text(text, label) or {}
-    except FileError as exc:
+        resolved = resolve_stack_text(text, label, project_text, project_label)
+    except StackConfigError as exc:
         raise PlanError(str(exc), EXIT_UNREADABLE) from None
-    config = document.get("config") if isinstance(document, dict) else None
-    if config is not None and not isinstance(config, dict):
-        raise PlanError(f"{label}: 'config' must be a mapping of keys", EXIT_UNREADABLE)
+    return stack_input(resolved)
+
+
+def stack_input(resolved: ResolvedStack) -> StackInput:
+    """The plan's input from a stack resolved as the engine resolves it."""
     secrets: set[str] = set()
-    split = split_stack_config(config or {}, lambda value: _replace_secure(value, secrets))
+    split = split_resolved(resolved, lambda value: _replace_secure(value, secrets))
     for name in SECRET_KEYS & set(split.values):
         secrets.update(s for s in _leaf_strings(split.values[name]) if s)
     provider: dict[str, str | None] = {}
@@ -140,19 +152,20 @@ def read_stack_text(text: str, label: str) -> StackInput:
         if isinstance(token, str) and token:
             secrets.add(token)
     return StackInput(
-        label,
+        resolved.label,
         split.values,
         frozenset(split.secret_keys),
         provider,
         frozenset(secrets),
         split.segment,
         split.other_keys,
+        split.environment,
     )
 
 
 def _replace_secure(value: Any, secrets: set[str]) -> tuple[Any, bool]:
     """``{secure: <ciphertext>}`` -> a stand-in unique to that ciphertext; report all-secure."""
-    if isinstance(value, dict) and set(value) == {"secure"}:
+    if isinstance(value, dict) and set(value) == {"secure"} and isinstance(value["secure"], str):
         digest = hashlib.sha256(str(value["secure"]).encode()).hexdigest()[:16]
         stand_in = f"secure-{digest}"
         secrets.add(stand_in)
@@ -592,39 +605,54 @@ def find_project_root(stacks_dir: Path) -> Path:
 
 
 def read_stack_file(path: Path) -> StackInput:
-    if not path.exists():
-        raise PlanError(f"{path}: no such stack file", EXIT_UNREADABLE)
     try:
-        text = read_text_limited(path, MAX_STACK_FILE_BYTES, label=str(path))
-    except FileError as exc:
+        return stack_input(resolve_stack_file(path))
+    except StackConfigError as exc:
         raise PlanError(str(exc), EXIT_UNREADABLE) from None
-    return read_stack_text(text, str(path))
 
 
 def read_stack_at_ref(path: Path, ref: str) -> StackInput | None:
-    """The stack file as of a git ref, or None when the file did not exist there."""
-    directory, name = path.parent, path.name
-
-    def git(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(  # noqa: S603 (fixed argv, no shell)
-            ["git", "-C", str(directory), *args],  # noqa: S607 (git from PATH, like a user)
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-
-    verified = git("rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}")
+    """The stack file as of a git ref (with that ref's Pulumi.yaml), or None when the file did
+    not exist there."""
+    directory = path.parent
+    verified = _git(directory, "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}")
     if verified.returncode != 0:
         raise PlanError(
             f"--against {ref}: not a git commit, branch or tag here "
             f"({verified.stderr.strip() or 'unknown revision'})",
             EXIT_UNREADABLE,
         )
-    spec = f"{ref}:./{name}"
-    if git("cat-file", "-e", spec).returncode != 0:
+    text = _file_at_ref(directory, ref, path.name, f"{path} at {ref}")
+    if text is None:
         return None
-    label = f"{path} at {ref}"
-    shown = git("cat-file", "-s", spec)
+    project_text, project_label = None, None
+    project = find_project_file(directory)
+    if project is not None:
+        relative = Path(*[".."] * _levels_up(directory, project.parent), project.name)
+        project_label = f"{project} at {ref}"
+        project_text = _file_at_ref(directory, ref, relative.as_posix(), project_label)
+    return read_stack_text(text, f"{path} at {ref}", project_text, project_label)
+
+
+def _levels_up(directory: Path, ancestor: Path) -> int:
+    return len(directory.resolve().relative_to(ancestor.resolve()).parts)
+
+
+def _git(directory: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(  # noqa: S603 (fixed argv, no shell)
+        ["git", "-C", str(directory), *args],  # noqa: S607 (git from PATH, like a user)
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+def _file_at_ref(directory: Path, ref: str, relative: str, label: str) -> str | None:
+    """A file's text at ``ref`` (``relative`` to ``directory``), None if it did not exist."""
+    spec = f"{ref}:./{relative}"
+    if _git(directory, "cat-file", "-e", spec).returncode != 0:
+        return None
+    shown = _git(directory, "cat-file", "-s", spec)
     if shown.returncode == 0 and int(shown.stdout.strip() or 0) > MAX_STACK_FILE_BYTES:
         raise PlanError(f"{label}: larger than {MAX_STACK_FILE_BYTES} bytes", EXIT_UNREADABLE)
     shown_bytes = subprocess.run(  # noqa: S603 (fixed argv, no shell)
@@ -636,12 +664,11 @@ def read_stack_at_ref(path: Path, ref: str) -> StackInput | None:
         error = shown_bytes.stderr.decode("utf-8", "replace").strip()
         raise PlanError(f"--against {ref}: {error}", EXIT_UNREADABLE)
     try:
-        text = shown_bytes.stdout.decode("utf-8")
+        return shown_bytes.stdout.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise PlanError(
             f"{label}: is not UTF-8 text (invalid byte at offset {exc.start})", EXIT_UNREADABLE
         ) from None
-    return read_stack_text(text, label)
 
 
 def build_plan(request: PlanRequest) -> dict[str, Any]:
@@ -666,6 +693,7 @@ def build_plan(request: PlanRequest) -> dict[str, Any]:
         "violations": [],
         "settings": stack_settings(head.config) if head.config is not None else {},
         "review": [],
+        "environment": list(head_input.environment),
     }
     if head.config is not None and not head.problems:
         document["resources"] = _resource_rows(head)
@@ -682,6 +710,16 @@ def build_plan(request: PlanRequest) -> dict[str, Any]:
     document["status"] = _status(document)
     document["_secrets"] = head_input.secrets | (base_input.secrets if base_input else set())
     return document
+
+
+def environment_notice(environments: Sequence[str]) -> str:
+    """The review line of a stack whose config comes partly from Pulumi ESC environments."""
+    names = ", ".join(environments)
+    return (
+        f"this stack imports ESC environment(s) {names}: what they provide cannot be reviewed "
+        "offline (their values can add or override config, including where credentials are "
+        "sent); this plan shows only the stack file and Pulumi.yaml"
+    )
 
 
 def _against(
@@ -825,6 +863,8 @@ def render_text(document: Mapping[str, Any]) -> str:
         f"token {provider['token'] or '(not set)'}"
     )
     lines += _settings_text(document["settings"])
+    if document["environment"]:
+        lines += ["", f"NOT REVIEWABLE OFFLINE: {environment_notice(document['environment'])}"]
     if document["review"]:
         lines += ["", f"REVIEW: credential endpoints changed ({len(document['review'])}):"]
         lines += [f"  ! {message}" for message in document["review"]]
@@ -964,6 +1004,9 @@ def render_markdown(document: Mapping[str, Any]) -> str:
         "policy-violations": "❌ policy violations",
     }[document["status"]]
     lines += ["", f"**Status:** {status}"]
+    if document["environment"]:
+        notice = escape_markdown(environment_notice(document["environment"]))
+        lines += ["", "> [!CAUTION]", f"> **Not reviewable offline**: {notice}"]
     if document["review"]:
         lines += [
             "",

@@ -24,8 +24,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-import yaml
-
+from components.stack_config import StackConfigError, resolve_stack_file
 from sandbox import pendula, segment_api, tracking
 from sandbox.app import REQUEST_LOG_SCHEMA
 from sandbox.pendula.auth import hash_secret
@@ -102,18 +101,11 @@ def _required_text(config: dict[str, Any], key: str) -> str:
 
 
 def read_seed_config(stack_file: Path) -> dict[str, Any]:
-    """The stack file's config, checked to be a sandbox stack."""
+    """The stack's config as the engine resolves it (full keys), checked to be a sandbox stack."""
     try:
-        document = yaml.safe_load(stack_file.read_text(encoding="utf-8")) or {}
-    except OSError as exc:
-        raise SeedError(f"{stack_file}: cannot be read ({exc.strerror})") from None
-    except UnicodeDecodeError as exc:
-        raise SeedError(f"{stack_file}: is not UTF-8 text (invalid byte at {exc.start})") from None
-    except yaml.YAMLError as exc:
-        raise SeedError(f"{stack_file}: is not valid YAML ({exc})") from None
-    config = document.get("config") if isinstance(document, dict) else None
-    if not isinstance(config, dict):
-        raise SeedError(f"{stack_file}: has no config: block")
+        config = resolve_stack_file(stack_file).values()
+    except StackConfigError as exc:
+        raise SeedError(str(exc)) from None
     if config.get(f"{PROJECT}:sandbox") is not True:
         raise SeedError(
             f"{stack_file}: {PROJECT}:sandbox must be true; only the sandbox stack may seed "

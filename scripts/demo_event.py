@@ -17,16 +17,17 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import requests
-import yaml
 from segment.analytics.client import Client
+
+from components.stack_config import resolve_stack_file
 
 TIMEOUT = 10
 PROJECT = "segment-pendula"
 
 
 def _config(stack_file: Path) -> dict[str, Any]:
-    config: dict[str, Any] = yaml.safe_load(stack_file.read_text(encoding="utf-8"))["config"]
-    return config
+    """The stack's config as the engine resolves it (full keys): the one reading of config."""
+    return resolve_stack_file(stack_file).values()
 
 
 def write_key(base_url: str, segment_token: str, source_id: str) -> str:

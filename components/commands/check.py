@@ -7,7 +7,14 @@ import sys
 from pathlib import Path
 
 from components.escaping import escape_terminal
-from components.plan import PlanError, PlanRequest, build_plan, find_project_root, redact
+from components.plan import (
+    PlanError,
+    PlanRequest,
+    build_plan,
+    environment_notice,
+    find_project_root,
+    redact,
+)
 from components.redaction import redact_text
 
 EXIT_PROBLEMS = 1
@@ -17,7 +24,9 @@ EPILOG = f"""\
 Prints one line per problem, prefixed with the stack file; a stack file that cannot be read
 is one such line, and the other stacks are still checked. With --against, a change to where
 credentials are sent (segment:url, pendulaApiUrl, the allowed host lists, sandbox/production)
-is flagged as "review: …" and counts as a problem, so it cannot pass unnoticed. Exit codes: 0
+is flagged as "review: …" and counts as a problem, so it cannot pass unnoticed. A stack that
+imports an ESC `environment:` cannot be reviewed offline and is a problem unless you pass
+--allow-environment (after reviewing the environments in Pulumi ESC). Exit codes: 0
 every stack is valid and passes the policies; {EXIT_PROBLEMS} at least one problem; 2 bad
 arguments; {EXIT_NO_STACKS} no Pulumi.*.yaml in the stacks directory.
 """
@@ -42,11 +51,20 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         metavar="GIT_REF",
         help="also flag every change to where credentials are sent since this git ref",
     )
+    parser.add_argument(
+        "--allow-environment",
+        action="store_true",
+        help="accept stacks that import ESC environments (their values are not reviewed here)",
+    )
     parser.set_defaults(func=run)
 
 
 def problems_of(
-    stacks_dir: Path, project_root: Path, against: str | None = None
+    stacks_dir: Path,
+    project_root: Path,
+    against: str | None = None,
+    *,
+    allow_environment: bool = False,
 ) -> tuple[int, list[str]]:
     """How many stack files were checked, and every problem as ``<file>: <problem>``."""
     files = sorted(stacks_dir.glob("Pulumi.*.yaml"))
@@ -68,6 +86,9 @@ def problems_of(
             for v in document["violations"]
         ]
         found += [f"{path}: review: {message}" for message in document.get("review", [])]
+        if document["environment"] and not allow_environment:
+            notice = environment_notice(document["environment"])
+            found.append(f"{path}: {notice} (pass --allow-environment once they are reviewed)")
         lines += [redact(line, document) for line in found]
     # One problem per line: whatever a stack file holds is shown escaped, on its own line.
     return len(files), [escape_terminal(line) for line in lines]
@@ -75,7 +96,9 @@ def problems_of(
 
 def run(args: argparse.Namespace) -> int:
     project_root = args.project_root or find_project_root(args.stacks_dir)
-    count, lines = problems_of(args.stacks_dir, project_root, args.against)
+    count, lines = problems_of(
+        args.stacks_dir, project_root, args.against, allow_environment=args.allow_environment
+    )
     if count == 0:
         print(f"error: no Pulumi.*.yaml stack files in {args.stacks_dir}", file=sys.stderr)
         return EXIT_NO_STACKS
