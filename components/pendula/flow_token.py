@@ -511,15 +511,21 @@ def _config_value(config: pulumi.dynamic.Config, key: str) -> str | None:
 
 
 def _allowed_hosts(config: pulumi.dynamic.Config) -> tuple[str, ...]:
-    """``allowedPendulaHosts`` as the engine passes it (JSON text), else the default."""
+    """``allowedPendulaHosts`` as the engine passes it (JSON text), else the default.
+
+    A value that is set but not a list of host names is kept as given, so ``endpoint_problem``
+    (``components.endpoints.host_list_problem``) refuses it rather than a default replacing it.
+    """
     raw = _config_value(config, ALLOWED_HOSTS_KEY)
+    if not raw:
+        return DEFAULT_PENDULA_HOSTS
     try:
-        hosts = json.loads(raw) if raw else None
+        hosts = json.loads(raw)
     except ValueError:
-        hosts = None
-    if isinstance(hosts, list) and hosts and all(isinstance(h, str) for h in hosts):
-        return tuple(h.lower() for h in hosts)
-    return DEFAULT_PENDULA_HOSTS
+        return (raw,)
+    if isinstance(hosts, list):
+        return tuple(h.lower() if isinstance(h, str) else repr(h) for h in hosts)
+    return (raw,)
 
 
 def _sandbox(config: pulumi.dynamic.Config) -> bool:

@@ -450,3 +450,29 @@ def test_an_orphan_it_cannot_identify_is_reported_as_a_warning(
     assert warning.startswith("Pendula token 'welcome': an earlier attempt of this create")
     assert "adm" not in warning.split("'welcome'")[1]
     assert all(t["status"] == "active" for t in fake.tokens.values())
+
+
+@pytest.mark.parametrize(
+    "hosts",
+    ['["127.0.0.1"]', '["0x7f000001"]', '["[::1]"]', '["*.evil.net"]', '["evil..net"]', "{}"],
+)
+def test_invalid_allowed_hosts_stop_the_admin_token_at_run_time(
+    hosts: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The engine hands the provider whatever the stack holds; an address or wildcard in
+    allowedPendulaHosts never becomes a place the admin token may go."""
+    monkeypatch.delenv("PENDULA_API_URL", raising=False)
+    monkeypatch.delenv("PENDULA_API_TOKEN", raising=False)
+    recorder = _Recorder()
+    monkeypatch.setattr("requests.Session.request", recorder)
+    provider = PendulaFlowTokenProvider()
+    raw = {
+        "segment-pendula:pendulaApiUrl": "https://127.0.0.1/api/v1",
+        "segment-pendula:pendulaApiToken": "adm-secret-token",
+        "segment-pendula:allowedPendulaHosts": hosts,
+    }
+    provider.configure(ConfigureRequest(Config(raw, "segment-pendula")))
+    inputs = {"flow_url": URL, "mode": "managed", "scheme": "bearer", "token_name": "n"}
+    with pytest.raises(PendulaTokenError, match="allowed hosts are invalid"):
+        provider.create(inputs)
+    assert recorder.calls == []
