@@ -177,8 +177,12 @@ class PendulaFlowTokenProvider(pulumi.dynamic.ResourceProvider):
         if props["mode"] != "managed":
             return pulumi.dynamic.CreateResult(f"provided-{_flow_id(props)}", _outputs(props))
         name, description = props["token_name"], props.get("token_description", "")
+        prefix = create_key_prefix(props)
         with self._client() as api:
-            created = api.create_token(name, description)
+            # A create of this resource that an earlier run gave up on may have been finished
+            # by the server afterwards: that token is active and unknown to the state.
+            leftovers = api.deactivate_leftovers(prefix)
+            created = api.create_token(name, description, key_prefix=prefix)
             wanted_tenant = props.get("tenant_id")
             if wanted_tenant is not None and wanted_tenant != created.info.tenant_id:
                 # The header would be refused by Pendula; do not leave the token behind.
@@ -196,6 +200,8 @@ class PendulaFlowTokenProvider(pulumi.dynamic.ResourceProvider):
                 "so it cannot be told apart from other tokens and was left alone. Check the "
                 "tenant's active tokens named like this one and deactivate the extra one."
             )
+        if leftovers:
+            _warn_leftovers(name, leftovers)
         outs = _outputs(props, token=created.token, info=created.info)
         return pulumi.dynamic.CreateResult(created.info.id, outs)
 
@@ -204,6 +210,11 @@ class PendulaFlowTokenProvider(pulumi.dynamic.ResourceProvider):
             return pulumi.dynamic.ReadResult(id_, props)
         with self._client() as api:
             info = api.get_token(id_)
+            # A refresh also finds a token that a timed-out attempt of this resource's create
+            # made after the retry that succeeded (the state holds only the latter).
+            leftovers = api.deactivate_leftovers(create_key_prefix(props), keep=id_)
+        if leftovers:
+            _warn_leftovers(str(props.get("token_name", id_)), leftovers)
         if info is None:
             return pulumi.dynamic.ReadResult(None, {})
         # Name, description and status as Pendula has them: a rename or deactivation made
@@ -320,6 +331,26 @@ class PendulaFlowToken(pulumi.dynamic.Resource, module="pendula", name="FlowToke
         # additional_secret_outputs is applied by the engine only; this keeps the header
         # secret in every program, mocks included.
         self.authorization = pulumi.Output.secret(self.authorization)
+
+
+def create_key_prefix(props: Mapping[str, Any]) -> str:
+    """The stable start of every ``Idempotency-Key`` this resource's creates send.
+
+    Derived from what identifies the token resource across runs, its flow URL and token name
+    (a flow URL belongs to one stack, and a flow's token name is unique in it); a replace
+    changes the flow URL, so it never matches the token it replaces. Opaque: a hash.
+    """
+    identity = f"{props.get('flow_url', '')}\n{props.get('token_name', '')}"
+    return "spt-" + hashlib.sha256(identity.encode("utf-8")).hexdigest()[:24]
+
+
+def _warn_leftovers(name: str, leftovers: tuple[str, ...]) -> None:
+    # Shown by the engine under the stack's diagnostics.
+    pulumi.log.warn(
+        f"Pendula token '{name}': an earlier create of this token timed out but the token API "
+        f"finished it afterwards; that token ({', '.join(leftovers)}) was active without being "
+        "in the stack's state, and has been deactivated so only one token stays active."
+    )
 
 
 def authorization_header(scheme: str, token: str, tenant_id: str | None = None) -> str:
