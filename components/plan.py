@@ -115,6 +115,8 @@ class StackInput:
     """The ``segment:`` keys (``token`` replaced like a project secret)."""
     other_keys: tuple[str, ...] = ()
     """Keys of other namespaces, checked for near-miss typos of ours."""
+    other_secret_keys: frozenset[str] = frozenset()
+    """Those of ``other_keys`` that are ``secure:`` (a plaintext credential key is refused)."""
 
 
 def read_stack_text(text: str, label: str) -> StackInput:
@@ -147,6 +149,7 @@ def read_stack_text(text: str, label: str) -> StackInput:
         frozenset(secrets),
         split.segment,
         split.other_keys,
+        split.other_secret_keys,
     )
 
 
@@ -194,6 +197,7 @@ def run_stack(stack: StackInput, stack_name: str) -> ProgramRun:
             source=stack.label,
             segment=stack.segment,
             other_keys=stack.other_keys,
+            other_secret_keys=stack.other_secret_keys,
         )
         provider_config = {
             f"segment:{name}": value if isinstance(value, str) else json.dumps(value)
