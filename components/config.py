@@ -799,7 +799,7 @@ def _format_pydantic_error(error: Any) -> str:
     # token), and no non-empty mapping or list: those may hold one anywhere inside.
     names = [part for part in loc if isinstance(part, str)]
     credential = bool(names) and (
-        names[0] in SECRET_KEYS or any(word in names[-1].lower() for word in ("token", "secret"))
+        names[0] in SECRET_KEYS or redaction.is_credential_name(names[-1])
     )
     if credential or (isinstance(value, Mapping | list) and value):
         return f"{path}: {message}"

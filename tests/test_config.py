@@ -832,3 +832,11 @@ def test_allowed_hosts_refuse_addresses_wildcards_and_empty_labels(host: str) ->
         values[key] = ["pendula.app", "api.segmentapis.com", host]
         problems = problems_of(values)
         assert any(p.startswith(f"{P}{key}: {host!r} ") for p in problems), (key, problems)
+
+
+@pytest.mark.parametrize("key", ["apiKey", "Password", "x-auth-token", "client%5Fsecret"])
+def test_a_type_error_under_a_credential_named_key_never_quotes_the_value(key: str) -> None:
+    values = _with(f"{FL0}.token", {key: 918273645546372819})
+    problems = problems_of(values)
+    assert any(f"token.{key}" in p for p in problems), problems
+    assert not any("918273645546372819" in p for p in problems)
