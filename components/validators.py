@@ -118,7 +118,7 @@ def non_finite_problem(value: Any, path: str) -> str | None:
 
 _TOKEN_SHAPED = re.compile(r"[A-Za-z0-9_\-.~+/=:]{12,}")
 """A long run of token characters without spaces: what API keys, JWTs and passwords look like
-(``pdl_live_Q2hl…``, ``sk-…``, a UUID); prose and ``@path`` directives have other shapes."""
+(``pdl_live_Q2hl…``, ``sk-…``, a UUID); prose has spaces."""
 _AUTH_TEXT = re.compile(
     r"(?i)\b(?:bearer\s+[A-Za-z0-9+/=._~-]{8,}"
     r"|basic\s+(?=[A-Za-z]*[0-9+/=._~-])[A-Za-z0-9+/=._~-]{8,})"
@@ -142,18 +142,30 @@ def credential_problems(value: Any, path: str, *, endpoints: Collection[str] = (
     for leaf_path, key, leaf in _keyed_leaves(value, path, ""):
         if isinstance(leaf, bool) or not isinstance(leaf, str | int | float):
             continue
-        text = str(leaf)
         user_info = leaf_path not in endpoints
         if isinstance(leaf, str) and (problem := url_credential_problem(leaf, user_info=user_info)):
             yield f"{leaf_path}: {problem} (value not shown)"
         elif isinstance(leaf, str) and (problem := authorization_text_problem(leaf)):
             yield f"{leaf_path}: {problem}"
-        elif key and is_credential_name(key) and _TOKEN_SHAPED.fullmatch(text):
+        elif key and is_credential_name(key) and _looks_like_token(leaf):
             yield (
                 f"{leaf_path}: the key is named like a credential and its value looks like one "
                 "(value not shown); keep credentials in secure config (`pulumi config set "
                 "--secret`), never in plain keys, or rename the key if it is not one"
             )
+
+
+def _looks_like_token(leaf: str | int | float) -> bool:
+    """A long token-shaped string with letters and digits (``pdl_live_Q2hl…``, a UUID), or a
+    number of 12+ digits; ``bearer-jwt-token`` or ``3`` under ``tokenType``/``tokenCount``
+    are descriptions, not credentials."""
+    if not isinstance(leaf, str):
+        return sum(char.isdigit() for char in str(leaf)) >= 12
+    return (
+        _TOKEN_SHAPED.fullmatch(leaf) is not None
+        and any(char.isdigit() for char in leaf)
+        and any(char.isalpha() for char in leaf)
+    )
 
 
 def authorization_text_problem(text: str) -> str | None:
@@ -186,7 +198,7 @@ def url_credential_problem(url: str, *, user_info: bool = True) -> str | None:
                     f"the URL's {where} parameter '{name}' is named like a credential "
                     "(credentials belong in secure config, not URLs)"
                 )
-            if not equals and _TOKEN_SHAPED.fullmatch(unquote(item)):
+            if not equals and _looks_like_token(unquote(item)):
                 return (
                     f"the URL's {where} holds a token-shaped value (credentials belong in "
                     "secure config, not URLs)"

@@ -769,7 +769,10 @@ def test_api_urls_with_credential_parameters_are_refused() -> None:
 
 
 def test_ordinary_values_are_not_mistaken_for_credentials() -> None:
-    values = _with(f"{FL0}.customContext", {"tier": "Basic membership", "tokenCount": 3})
+    values = _with(
+        f"{FL0}.customContext",
+        {"tier": "Basic membership", "tokenCount": 3, "tokenType": "bearer-jwt-token"},
+    )
     values = _with_value(values, f"{FL0}.data", {"key": {"@path": "$.properties.key"}, "n": 1})
     assert problems_of(values) == []
 
