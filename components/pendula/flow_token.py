@@ -34,7 +34,7 @@ from pulumi.output import Unknown
 
 from components import validators
 from components.endpoints import DEFAULT_PENDULA_HOSTS, LOOPBACK_HOSTS, endpoint_problem
-from components.pendula.client import PendulaClient, RetryPolicy, TokenInfo
+from components.pendula.client import PendulaApiError, PendulaClient, RetryPolicy, TokenInfo
 from components.webhook_url import flow_id, shape_problem, shown
 
 CONFIG_NAMESPACE = "segment-pendula"
@@ -181,7 +181,7 @@ class PendulaFlowTokenProvider(pulumi.dynamic.ResourceProvider):
         with self._client() as api:
             # A create of this resource that an earlier run gave up on may have been finished
             # by the server afterwards: that token is active and unknown to the state.
-            leftovers = api.deactivate_leftovers(prefix)
+            leftovers, unchecked = _leftovers(api, prefix, keep=None)
             created = api.create_token(name, description, key_prefix=prefix)
             wanted_tenant = props.get("tenant_id")
             if wanted_tenant is not None and wanted_tenant != created.info.tenant_id:
@@ -200,8 +200,7 @@ class PendulaFlowTokenProvider(pulumi.dynamic.ResourceProvider):
                 "so it cannot be told apart from other tokens and was left alone. Check the "
                 "tenant's active tokens named like this one and deactivate the extra one."
             )
-        if leftovers:
-            _warn_leftovers(name, leftovers)
+        _warn_leftovers(name, leftovers, unchecked)
         outs = _outputs(props, token=created.token, info=created.info)
         return pulumi.dynamic.CreateResult(created.info.id, outs)
 
@@ -212,9 +211,8 @@ class PendulaFlowTokenProvider(pulumi.dynamic.ResourceProvider):
             info = api.get_token(id_)
             # A refresh also finds a token that a timed-out attempt of this resource's create
             # made after the retry that succeeded (the state holds only the latter).
-            leftovers = api.deactivate_leftovers(create_key_prefix(props), keep=id_)
-        if leftovers:
-            _warn_leftovers(str(props.get("token_name", id_)), leftovers)
+            leftovers, unchecked = _leftovers(api, create_key_prefix(props), keep=id_)
+        _warn_leftovers(str(props.get("token_name", id_)), leftovers, unchecked)
         if info is None:
             return pulumi.dynamic.ReadResult(None, {})
         # Name, description and status as Pendula has them: a rename or deactivation made
@@ -344,13 +342,35 @@ def create_key_prefix(props: Mapping[str, Any]) -> str:
     return "spt-" + hashlib.sha256(identity.encode("utf-8")).hexdigest()[:24]
 
 
-def _warn_leftovers(name: str, leftovers: tuple[str, ...]) -> None:
+def _leftovers(
+    api: PendulaClient, prefix: str, keep: str | None
+) -> tuple[tuple[str, ...], str | None]:
+    """Leftover tokens deactivated, or why they could not be looked for.
+
+    Best effort: when the token API fails here, the create (or read) that follows reports
+    its own failure, which is the one worth reading; after a success, a warning says the
+    check could not run.
+    """
+    try:
+        return api.deactivate_leftovers(prefix, keep=keep), None
+    except (PendulaApiError, KeyError, TypeError, ValueError) as exc:
+        return (), str(exc) or type(exc).__name__
+
+
+def _warn_leftovers(name: str, leftovers: tuple[str, ...], unchecked: str | None) -> None:
     # Shown by the engine under the stack's diagnostics.
-    pulumi.log.warn(
-        f"Pendula token '{name}': an earlier create of this token timed out but the token API "
-        f"finished it afterwards; that token ({', '.join(leftovers)}) was active without being "
-        "in the stack's state, and has been deactivated so only one token stays active."
-    )
+    if leftovers:
+        pulumi.log.warn(
+            f"Pendula token '{name}': an earlier create of this token timed out but the token "
+            f"API finished it afterwards; that token ({', '.join(leftovers)}) was active "
+            "without being in the stack's state, and has been deactivated so only one token "
+            "stays active."
+        )
+    if unchecked is not None:
+        pulumi.log.warn(
+            f"Pendula token '{name}': could not look for a token an earlier timed-out create "
+            f"may have left active ({unchecked}); the next `pulumi up` or refresh looks again."
+        )
 
 
 def authorization_header(scheme: str, token: str, tenant_id: str | None = None) -> str:
