@@ -241,6 +241,7 @@ def parse_stack_config(
     segment: SegmentConfig | None = None,
     other_keys: Iterable[str] = (),
     other_secret_keys: Collection[str] = (),
+    other_values: Mapping[str, Any] | None = None,
 ) -> StackConfig:
     """Validate the keys of a stack this project reads.
 
@@ -248,7 +249,8 @@ def parse_stack_config(
     their decoded values; ``secret_keys`` names the keys that were ``secure:`` in the stack
     file. ``segment`` holds the Segment provider's keys (``url``, ``token``) and
     ``other_keys`` every other namespaced key of the stack, checked for near-miss namespaces
-    and for plaintext credentials (``other_secret_keys``: those that were ``secure:``).
+    and for plaintext credentials (``other_secret_keys``: those that were ``secure:``;
+    ``other_values``: their values, searched like ours).
     Raises ``ConfigError`` listing every problem.
     """
     segment = segment or SegmentConfig()
@@ -268,7 +270,9 @@ def parse_stack_config(
         _semantic_problems(project, values, frozenset(secret_keys), segment)
     )
     if not project.sandbox:
-        problems += foreign_credential_problems(other_keys, frozenset(other_secret_keys))
+        problems += foreign_credential_problems(
+            other_keys, frozenset(other_secret_keys), other_values or {}
+        )
     if problems:
         raise ConfigError(_without_secrets(problems, values, segment), source)
     return _build(project, segment)
@@ -299,19 +303,25 @@ def namespace_problems(keys: Iterable[str]) -> Iterator[str]:
             )
 
 
-def foreign_credential_problems(keys: Iterable[str], secret_keys: Collection[str]) -> Iterator[str]:
-    """Plaintext keys outside our namespaces that are named like a credential.
+def foreign_credential_problems(
+    keys: Iterable[str], secret_keys: Collection[str], values: Mapping[str, Any] | None = None
+) -> Iterator[str]:
+    """Plaintext credentials outside our namespaces: keys named like one, and credentials
+    inside their values (``validators.credential_problems``, as for our own keys).
 
     The engine hands every key of a stack to the providers (a ``segmnet:token`` or
     ``pendula:apiToken`` typo still reaches one, and is stored in the repository), so a
     credential is refused in plaintext whatever its namespace; ``pulumi:`` keys are the
     engine's own settings.
     """
+    values = values or {}
     for key in sorted(set(keys)):
         namespace, colon, name = key.partition(":")
         if namespace == "pulumi" or key in secret_keys:
             continue
-        if redaction.is_credential_name(name if colon else key):
+        if not redaction.is_credential_name(name if colon else key):
+            yield from validators.credential_problems(values.get(key), key)
+        else:
             yield (
                 f"{key}: named like a credential and stored in plaintext (value not shown); the "
                 "engine passes every key of the stack to the providers, so store it with "
@@ -365,6 +375,7 @@ def load_from_pulumi() -> StackConfig:
     all_keys = set(pulumi.runtime.config.CONFIG.get()) | set(pulumi.runtime.config.get_config_env())
     other_keys = []
     other_secret: set[str] = set()
+    other_values: dict[str, Any] = {}
     for full_key in sorted(all_keys):
         namespace, _, name = full_key.partition(":")
         # get_config returns the decrypted string; objects and arrays arrive as JSON text.
@@ -379,6 +390,7 @@ def load_from_pulumi() -> StackConfig:
                 segment_secret.add(name)
         elif namespace not in READ_NAMESPACES:
             other_keys.append(full_key)
+            other_values[full_key] = None if raw is None else _decode_config_value(raw)
             if pulumi.runtime.is_config_secret(full_key):
                 other_secret.add(full_key)
     return parse_stack_config(
@@ -388,6 +400,7 @@ def load_from_pulumi() -> StackConfig:
         segment=SegmentConfig(segment_values, frozenset(segment_secret)),
         other_keys=other_keys,
         other_secret_keys=other_secret,
+        other_values=other_values,
     )
 
 
@@ -405,6 +418,7 @@ def load_stack_file(path: Path) -> StackConfig:
         segment=document.segment,
         other_keys=document.other_keys,
         other_secret_keys=document.other_secret_keys,
+        other_values=document.other_values,
     )
 
 
@@ -418,6 +432,8 @@ class StackDocument:
     other_keys: tuple[str, ...]
     other_secret_keys: frozenset[str] = frozenset()
     """The keys of ``other_keys`` whose every value is ``secure:``."""
+    other_values: Mapping[str, Any] = field(default_factory=dict, repr=False)
+    """The values of ``other_keys`` (``secure:`` leaves masked), searched for credentials."""
 
 
 def read_stack_file(path: Path) -> tuple[dict[str, Any], set[str]]:
@@ -454,6 +470,7 @@ def split_stack_config(config: Mapping[Any, Any], mask: Any) -> StackDocument:
     segment_secret: set[str] = set()
     other_keys: list[str] = []
     other_secret: set[str] = set()
+    other_values: dict[str, Any] = {}
     for raw_key, value in config.items():
         key = str(raw_key)
         namespace, _, name = key.partition(":")
@@ -468,6 +485,7 @@ def split_stack_config(config: Mapping[Any, Any], mask: Any) -> StackDocument:
                 segment_secret.add(name)
         else:
             other_keys.append(key)
+            other_values[key] = masked
             if all_secure:
                 other_secret.add(key)
     return StackDocument(
@@ -476,6 +494,7 @@ def split_stack_config(config: Mapping[Any, Any], mask: Any) -> StackDocument:
         SegmentConfig(segment_values, frozenset(segment_secret)),
         tuple(other_keys),
         frozenset(other_secret),
+        other_values,
     )
 
 

@@ -117,6 +117,8 @@ class StackInput:
     """Keys of other namespaces, checked for near-miss typos of ours."""
     other_secret_keys: frozenset[str] = frozenset()
     """Those of ``other_keys`` that are ``secure:`` (a plaintext credential key is refused)."""
+    other_values: Mapping[str, Any] = field(default_factory=dict, repr=False)
+    """Their values (stand-ins for ``secure:`` leaves), searched for credentials."""
 
 
 def read_stack_text(text: str, label: str) -> StackInput:
@@ -150,6 +152,7 @@ def read_stack_text(text: str, label: str) -> StackInput:
         split.segment,
         split.other_keys,
         split.other_secret_keys,
+        split.other_values,
     )
 
 
@@ -198,6 +201,7 @@ def run_stack(stack: StackInput, stack_name: str) -> ProgramRun:
             segment=stack.segment,
             other_keys=stack.other_keys,
             other_secret_keys=stack.other_secret_keys,
+            other_values=stack.other_values,
         )
         provider_config = {
             f"segment:{name}": value if isinstance(value, str) else json.dumps(value)

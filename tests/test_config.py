@@ -843,3 +843,25 @@ def test_a_type_error_under_a_credential_named_key_never_quotes_the_value(key: s
     problems = problems_of(values)
     assert any(f"token.{key}" in p for p in problems), problems
     assert not any("918273645546372819" in p for p in problems)
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "where"),
+    [
+        ("acme:settings", {"apiKey": PLAIN_CREDENTIAL}, "acme:settings.apiKey"),
+        ("aws:endpoints", {"s3": "https://s3.example/?X-Amz-Signature=abcd"}, "aws:endpoints.s3"),
+        ("segment-pendla:destinations", [{"auth": "Bearer " + PLAIN_CREDENTIAL}], "[0].auth"),
+    ],
+)
+def test_credentials_inside_other_namespaces_values_are_refused(
+    key: str, value: Any, where: str
+) -> None:
+    try:
+        parse_stack_config(base(), SECRET, segment=SECRET_SEGMENT, other_keys=(key,),
+                           other_values={key: value})  # fmt: skip
+    except ConfigError as exc:
+        problems = exc.problems
+    else:
+        problems = []
+    assert any(p.startswith(key) and where in p for p in problems), problems
+    assert not any(PLAIN_CREDENTIAL in p for p in problems)
