@@ -27,9 +27,10 @@ import re
 import unicodedata
 from typing import Any
 
-# Default_Ignorable_Code_Point, from Unicode's DerivedCoreProperties.txt (Unicode 15.1/16.0;
-# unchanged since 6.0 except additions inside these ranges). Python's ``unicodedata`` does not
-# expose this property, so its ranges are data here: soft hyphen, combining grapheme joiner,
+# Default_Ignorable_Code_Point, from Unicode's DerivedCoreProperties.txt (Unicode 15.1; the
+# ranges include the reserved code points the standard already marks default-ignorable, so new
+# characters assigned there are covered). Python's ``unicodedata`` does not expose this
+# property, so its ranges are data here: soft hyphen, combining grapheme joiner,
 # Arabic letter mark, Hangul fillers, Khmer inherent vowels, Mongolian variation selectors,
 # zero-width characters and joiners, bidi embeddings/overrides/isolates, invisible operators,
 # variation selectors, the BOM, the halfwidth Hangul filler, shorthand format controls, musical
