@@ -28,7 +28,7 @@ import pulumi.runtime
 import pulumi.runtime.config
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from components import endpoints, stack_config, validators, webhook_url
+from components import endpoints, redaction, stack_config, validators, webhook_url
 from components.escaping import escape_terminal
 from components.fql import ConditionError, conditions_from_yaml, generate_fql, parse_fql
 from components.mapping import MappingError, validate_mapping
@@ -69,8 +69,6 @@ NAME_PATTERN = r"^[a-z][a-z0-9-]{0,39}$"
 
 SECRET_PLACEHOLDER = "[secret]"
 """What an undecrypted ``secure:`` value reads as when a stack file is loaded offline."""
-
-_CREDENTIAL_TEXT = re.compile(r"(?i)\b(bearer|basic)\s+[A-Za-z0-9+/=._~-]{8,}")
 
 
 class ConfigError(ValueError):
@@ -247,16 +245,21 @@ def parse_stack_config(
     *,
     segment: SegmentConfig | None = None,
     other_keys: Iterable[str] = (),
+    other_secret_keys: Collection[str] = (),
+    other_values: Mapping[str, Any] | None = None,
 ) -> StackConfig:
     """Validate the keys of a stack this project reads.
 
     ``values`` maps un-namespaced project keys (``destinations``, ``pendulaTokens``…) to
     their decoded values; ``secret_keys`` names the keys that were ``secure:`` in the stack
     file. ``segment`` holds the Segment provider's keys (``url``, ``token``) and
-    ``other_keys`` every other namespaced key of the stack, checked for near-miss namespaces.
+    ``other_keys`` every other namespaced key of the stack, checked for near-miss namespaces
+    and for plaintext credentials (``other_secret_keys``: those that were ``secure:``;
+    ``other_values``: their values, searched like ours).
     Raises ``ConfigError`` listing every problem.
     """
     segment = segment or SegmentConfig()
+    other_keys = tuple(other_keys)
     key_problems = list(namespace_problems(other_keys))
     key_problems += [
         f"{SEGMENT}:{name}: unknown key{_did_you_mean(name, SEGMENT_KEYS, SEGMENT + ':')}; the "
@@ -271,6 +274,10 @@ def parse_stack_config(
     problems = key_problems + list(
         _semantic_problems(project, values, frozenset(secret_keys), segment)
     )
+    if not project.sandbox:
+        problems += foreign_credential_problems(
+            other_keys, frozenset(other_secret_keys), other_values or {}
+        )
     if problems:
         raise ConfigError(_without_secrets(problems, values, segment), source)
     return _build(project, segment)
@@ -298,6 +305,33 @@ def namespace_problems(keys: Iterable[str]) -> Iterator[str]:
             yield (
                 f"{key}: unknown namespace '{namespace}' (did you mean '{close[0]}:{name}'?); "
                 f"this project reads only {PROJECT}: and {SEGMENT}: keys"
+            )
+
+
+def foreign_credential_problems(
+    keys: Iterable[str], secret_keys: Collection[str], values: Mapping[str, Any] | None = None
+) -> Iterator[str]:
+    """Plaintext credentials outside our namespaces: keys named like one, and credentials
+    inside their values (``validators.credential_problems``, as for our own keys).
+
+    The engine hands every key of a stack to the providers (a ``segmnet:token`` or
+    ``pendula:apiToken`` typo still reaches one, and is stored in the repository), so a
+    credential is refused in plaintext whatever its namespace; ``pulumi:`` keys are the
+    engine's own settings.
+    """
+    values = values or {}
+    for key in sorted(set(keys)):
+        namespace, colon, name = key.partition(":")
+        if namespace == "pulumi" or key in secret_keys:
+            continue
+        if not redaction.is_credential_name(name if colon else key):
+            yield from validators.credential_problems(values.get(key), key)
+        else:
+            yield (
+                f"{key}: named like a credential and stored in plaintext (value not shown); the "
+                "engine passes every key of the stack to the providers, so store it with "
+                f"`pulumi config set --secret {key} <value>` or remove it (plaintext is "
+                "allowed only in the sandbox stack)"
             )
 
 
@@ -345,6 +379,8 @@ def load_from_pulumi() -> StackConfig:
     # rather than a setting nobody reads.
     all_keys = set(pulumi.runtime.config.CONFIG.get()) | set(pulumi.runtime.config.get_config_env())
     other_keys = []
+    other_secret: set[str] = set()
+    other_values: dict[str, Any] = {}
     for full_key in sorted(all_keys):
         namespace, _, name = full_key.partition(":")
         # get_config returns the decrypted string; objects and arrays arrive as JSON text.
@@ -359,12 +395,17 @@ def load_from_pulumi() -> StackConfig:
                 segment_secret.add(name)
         elif namespace not in READ_NAMESPACES:
             other_keys.append(full_key)
+            other_values[full_key] = None if raw is None else decode_config_text(raw)
+            if pulumi.runtime.is_config_secret(full_key):
+                other_secret.add(full_key)
     return parse_stack_config(
         values,
         secret_keys,
         source=f"stack '{_stack_name()}'",
         segment=SegmentConfig(segment_values, frozenset(segment_secret)),
         other_keys=other_keys,
+        other_secret_keys=other_secret,
+        other_values=other_values,
     )
 
 
@@ -381,6 +422,8 @@ def load_stack_file(path: Path) -> StackConfig:
         source=str(path),
         segment=document.segment,
         other_keys=document.other_keys,
+        other_secret_keys=document.other_secret_keys,
+        other_values=document.other_values,
     )
 
 
@@ -394,6 +437,10 @@ class StackDocument:
     other_keys: tuple[str, ...]
     environment: tuple[str, ...] = ()
     """ESC environments the stack imports: what they provide is not in ``values``."""
+    other_secret_keys: frozenset[str] = frozenset()
+    """The keys of ``other_keys`` whose every value is ``secure:``."""
+    other_values: Mapping[str, Any] = field(default_factory=dict, repr=False)
+    """The values of ``other_keys`` (``secure:`` leaves masked), searched for credentials."""
 
 
 def read_stack_file(path: Path) -> tuple[dict[str, Any], set[str]]:
@@ -423,7 +470,9 @@ def split_resolved(resolved: ResolvedStack, mask: Any) -> StackDocument:
         document.secret_keys,
         document.segment,
         document.other_keys,
-        resolved.environment,
+        environment=resolved.environment,
+        other_secret_keys=document.other_secret_keys,
+        other_values=document.other_values,
     )
 
 
@@ -438,6 +487,8 @@ def split_stack_config(config: Mapping[Any, Any], mask: Any) -> StackDocument:
     segment_values: dict[str, Any] = {}
     segment_secret: set[str] = set()
     other_keys: list[str] = []
+    other_secret: set[str] = set()
+    other_values: dict[str, Any] = {}
     for raw_key, value in config.items():
         key = str(raw_key)
         namespace, _, name = key.partition(":")
@@ -452,11 +503,16 @@ def split_stack_config(config: Mapping[Any, Any], mask: Any) -> StackDocument:
                 segment_secret.add(name)
         else:
             other_keys.append(key)
+            other_values[key] = masked
+            if all_secure:
+                other_secret.add(key)
     return StackDocument(
         values,
         secret_keys,
         SegmentConfig(segment_values, frozenset(segment_secret)),
         tuple(other_keys),
+        other_secret_keys=frozenset(other_secret),
+        other_values=other_values,
     )
 
 
@@ -715,15 +771,27 @@ def _secret_storage_problems(
     ]
     # One alternation scans each string once, however many flows (and tokens) there are.
     secret_text = re.compile("|".join(map(re.escape, secrets))) if secrets else None
+    endpoint_paths = {path for path, _ in _credential_urls(project, segment)}
     for name in sorted(set(raw) - SECRET_KEYS):
+        copied = False
         for path, text in _plain_strings(raw[name], f"{PROJECT}:{name}"):
             if secret_text is not None and secret_text.search(text):
+                copied = True
                 yield f"{path}: contains a secret's value; keep credentials only in secure keys"
-            elif _CREDENTIAL_TEXT.search(text):
-                yield (
-                    f"{path}: looks like a plaintext credential ('Bearer …'/'Basic …'); "
-                    "the Authorization header is built from pendulaTokens, never written here"
-                )
+        if copied:
+            continue
+        if not project.sandbox:
+            # Every plain key, nested values included (customContext, data, headers, URLs).
+            yield from validators.credential_problems(
+                raw[name], f"{PROJECT}:{name}", endpoints=endpoint_paths
+            )
+        else:  # an Authorization value is never written by hand, not even in the sandbox
+            for path, text in _plain_strings(raw[name], f"{PROJECT}:{name}"):
+                if problem := validators.authorization_text_problem(text):
+                    yield f"{path}: {problem}"
+    url = segment.values.get("url")
+    if not project.sandbox and isinstance(url, str) and "url" not in segment.secret_keys:
+        yield from validators.credential_problems(url, f"{SEGMENT}:url", endpoints=endpoint_paths)
 
 
 def _plain_strings(value: Any, path: str) -> Iterator[tuple[str, str]]:
@@ -756,7 +824,7 @@ def _format_pydantic_error(error: Any) -> str:
     # token), and no non-empty mapping or list: those may hold one anywhere inside.
     names = [part for part in loc if isinstance(part, str)]
     credential = bool(names) and (
-        names[0] in SECRET_KEYS or any(word in names[-1].lower() for word in ("token", "secret"))
+        names[0] in SECRET_KEYS or redaction.is_credential_name(names[-1])
     )
     if credential or (isinstance(value, Mapping | list) and value):
         return f"{path}: {message}"

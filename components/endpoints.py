@@ -15,7 +15,9 @@ time and the policy pack alike:
 
 from __future__ import annotations
 
+import ipaddress
 import re
+import socket
 from collections.abc import Iterable
 from urllib.parse import urlsplit
 
@@ -58,7 +60,12 @@ def endpoint_problem(
     """
     if not isinstance(url, str) or not url.strip():
         return f"{url!r} is not a URL" if not isinstance(url, str) else "must not be empty"
-    allowed = sorted({h.lower() for h in allowed_hosts})
+    allowed_list = list(allowed_hosts)
+    if list_problem := host_list_problem(allowed_list):
+        # Whoever built the list (a stack, the engine's config, a policy config), an IP
+        # literal or wildcard never turns into an allowed destination.
+        return f"no credential is sent anywhere: the allowed hosts are invalid: {list_problem}"
+    allowed = sorted({h.lower() for h in allowed_list})
     refused = f"'{_origin(url) if origin_only else shown_url(url)}' is not allowed:"
     rule = (
         f"a credential is sent there, so it must be https on an allowed host "
@@ -108,13 +115,63 @@ def _origin(url: str) -> str:
 
 
 def host_list_problem(hosts: object) -> str | None:
-    """Why ``hosts`` is not a list of plain host names (``pendula.app``), or None."""
+    """Why ``hosts`` is not a list of DNS host names (``pendula.app``), or None.
+
+    The one validator of ``allowedPendulaHosts``, ``allowedSegmentApiHosts`` and the policy
+    pack's ``allowedHosts``, at config time and in the token provider at run time.
+    """
     if not isinstance(hosts, list | tuple) or not hosts:
         return 'must be a non-empty list of host names, e.g. ["pendula.app"]'
     for host in hosts:
-        if not isinstance(host, str) or not _HOST_NAME.match(host.lower()):
-            return (
-                f"{host!r} is not a host name (lower-case letters, digits, '-' and '.', at "
-                "least two labels; no scheme, port, path or wildcard)"
-            )
+        if problem := host_name_problem(host):
+            return problem
     return None
+
+
+_NUMERIC_LABEL = re.compile(r"^(?:0x[0-9a-f]*|[0-9]+)$")
+
+
+def host_name_problem(host: object) -> str | None:
+    """Why ``host`` is not a DNS host name an allow-list may hold, or None.
+
+    Only names: an IP literal in any spelling (``10.0.0.1``, ``[::1]``, ``::ffff:7f00:1``, the
+    integer forms ``2130706433``/``0x7f000001``/``017700000001``, the shortened ``127.1``) is
+    refused, because an allow-list entry must name a host whose certificate proves who it
+    is, and a URL parser reads those spellings as addresses; so is a last label that is all
+    digits or hex (``x.0x7f``: WHATWG URL parsers read it as IPv4), a wildcard, and an empty
+    label (``pendula..app``, a leading or trailing dot).
+    """
+    if not isinstance(host, str):
+        return f"{host!r} is not a host name (give a string such as 'pendula.app')"
+    name = host.lower()
+    rule = (
+        "a DNS host name: lower-case letters, digits, '-' and '.', at least two labels; no "
+        "IP address, scheme, port, path, wildcard or empty label"
+    )
+    if _is_ip_literal(name):
+        return f"{host!r} is an IP address, not a host name ({rule})"
+    if "*" in name:
+        return f"{host!r} is a wildcard, not a host name ({rule})"
+    if name.startswith(".") or name.endswith(".") or ".." in name:
+        return f"{host!r} has an empty label ({rule})"
+    if not _HOST_NAME.match(name):
+        return f"{host!r} is not a host name ({rule})"
+    if _NUMERIC_LABEL.match(name.rpartition(".")[2]):
+        return f"{host!r} ends in a numeric label, which URL parsers read as an IP address ({rule})"
+    return None
+
+
+def _is_ip_literal(name: str) -> bool:
+    """Whether ``name`` is an IPv4/IPv6 address in any spelling a resolver or parser accepts."""
+    bare = name[1:-1] if name.startswith("[") and name.endswith("]") else name
+    try:
+        ipaddress.ip_address(bare.split("%", 1)[0])  # IPv6 zone ids (fe80::1%eth0) too
+        return True
+    except ValueError:
+        pass
+    try:
+        # inet_aton reads the legacy forms: 127.1, 0x7f.0.0.1, 017700000001, 2130706433.
+        socket.inet_aton(bare)
+        return True
+    except (OSError, ValueError):
+        return False

@@ -12,28 +12,79 @@ medium gets exactly one function, and the renderers use nothing else:
 - JSON: ``escape_json`` (ASCII only, so no control or direction character survives even when
   the JSON is printed on a terminal; no ``NaN``/``Infinity``, which JSON cannot carry).
 
-Invisible characters are shown as ``\\xNN``/``\\uNNNN``, so the reader sees that they are there.
+Invisible characters are shown as ``\\xNN``/``\\uNNNN``/``\\UNNNNNNNN``, so the reader sees that
+they are there. What counts as invisible is decided by Unicode properties (``is_invisible``), not
+by a hand list: controls (Cc), format characters (Cf: bidi controls, zero-width characters,
+tags), private use (Co), lone surrogates (Cs), line/paragraph separators, and every
+Default_Ignorable_Code_Point (fillers, variation selectors, ...).
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import re
+import unicodedata
 from typing import Any
 
-# C0 controls, DEL, C1 controls, and the Unicode format characters that change how text is
-# laid out or read without being visible: bidi embeddings/overrides/isolates, zero-width
-# characters, the line/paragraph separators and the BOM.
-_INVISIBLE = re.compile(
-    "[\x00-\x1f\x7f-\x9f\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff\ufff9-\ufffb]"
+# Default_Ignorable_Code_Point, from Unicode's DerivedCoreProperties.txt (Unicode 15.1; the
+# ranges include the reserved code points the standard already marks default-ignorable, so new
+# characters assigned there are covered). Python's ``unicodedata`` does not expose this
+# property, so its ranges are data here: soft hyphen, combining grapheme joiner,
+# Arabic letter mark, Hangul fillers, Khmer inherent vowels, Mongolian variation selectors,
+# zero-width characters and joiners, bidi embeddings/overrides/isolates, invisible operators,
+# variation selectors, the BOM, the halfwidth Hangul filler, shorthand format controls, musical
+# beam controls, and the tag characters with the rest of plane 14's default-ignorable block.
+DEFAULT_IGNORABLE: tuple[tuple[int, int], ...] = (
+    (0x00AD, 0x00AD),
+    (0x034F, 0x034F),
+    (0x061C, 0x061C),
+    (0x115F, 0x1160),
+    (0x17B4, 0x17B5),
+    (0x180B, 0x180F),
+    (0x200B, 0x200F),
+    (0x202A, 0x202E),
+    (0x2060, 0x206F),
+    (0x3164, 0x3164),
+    (0xFE00, 0xFE0F),
+    (0xFEFF, 0xFEFF),
+    (0xFFA0, 0xFFA0),
+    (0xFFF0, 0xFFF8),
+    (0x1BCA0, 0x1BCA3),
+    (0x1D173, 0x1D17A),
+    (0xE0000, 0xE0FFF),
 )
-_INVISIBLE_KEEP_LINES = re.compile(
-    "[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff\ufff9-\ufffb]"
-)
+
+_INVISIBLE_CATEGORIES = frozenset({"Cc", "Cf", "Co", "Cs", "Zl", "Zp"})
+"""Controls, format characters (bidi controls among them), private use, lone surrogates and
+the line/paragraph separators: none of them shows as what it is."""
+
+_EXTRA_INVISIBLE = frozenset({0x2800, 0xFFFC})
+"""Blank-looking characters outside those classes: the braille blank (a common "filler" in
+look-alike names) and the object replacement character."""
+
+
+@functools.lru_cache(maxsize=4096)
+def is_invisible(char: str) -> bool:
+    """Whether ``char`` is shown escaped: decided by Unicode properties, not by a hand list."""
+    code = ord(char)
+    return (
+        unicodedata.category(char) in _INVISIBLE_CATEGORIES
+        or code in _EXTRA_INVISIBLE
+        or any(start <= code <= end for start, end in DEFAULT_IGNORABLE)
+    )
+
+
+# Visible ASCII is never invisible; only the other characters are looked up, so a long report
+# costs one regex scan plus one property lookup per non-ASCII or control character.
+_CANDIDATE = re.compile("[^\x20-\x7e]")
+_CANDIDATE_KEEP_LINES = re.compile("[^\x20-\x7e\n]")
 
 
 def _shown(match: re.Match[str]) -> str:
     char = match.group()
+    if not is_invisible(char):
+        return char
     code = ord(char)
     if char == "\n":
         return "\\n"
@@ -41,7 +92,9 @@ def _shown(match: re.Match[str]) -> str:
         return "\\r"
     if char == "\t":
         return "\\t"
-    return f"\\x{code:02x}" if code <= 0xFF else f"\\u{code:04x}"
+    if code <= 0xFF:
+        return f"\\x{code:02x}"
+    return f"\\u{code:04x}" if code <= 0xFFFF else f"\\U{code:08x}"
 
 
 def escape_terminal(text: str, *, keep_newlines: bool = False) -> str:
@@ -51,7 +104,7 @@ def escape_terminal(text: str, *, keep_newlines: bool = False) -> str:
     cannot forge an output line; ``keep_newlines`` is for text we laid out in lines ourselves
     (a rendered report), where only the other characters are escaped.
     """
-    pattern = _INVISIBLE_KEEP_LINES if keep_newlines else _INVISIBLE
+    pattern = _CANDIDATE_KEEP_LINES if keep_newlines else _CANDIDATE
     return pattern.sub(_shown, str(text))
 
 

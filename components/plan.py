@@ -56,7 +56,7 @@ from components.offline import (
 )
 from components.pendula.flow_token import REPLACING_FIELDS as TOKEN_REPLACING_FIELDS
 from components.plan_diagram import mermaid_block
-from components.redaction import redact_text, redact_value, shown_url
+from components.redaction import redact_headers, redact_text, redact_value, shown_url
 from components.stack_config import (
     MAX_STACK_FILE_BYTES,
     ResolvedStack,
@@ -122,6 +122,10 @@ class StackInput:
     """Keys of other namespaces, checked for near-miss typos of ours."""
     environment: tuple[str, ...] = ()
     """ESC environments the stack imports; what they provide cannot be reviewed offline."""
+    other_secret_keys: frozenset[str] = frozenset()
+    """Those of ``other_keys`` that are ``secure:`` (a plaintext credential key is refused)."""
+    other_values: Mapping[str, Any] = field(default_factory=dict, repr=False)
+    """Their values (stand-ins for ``secure:`` leaves), searched for credentials."""
 
 
 def read_stack_text(
@@ -160,6 +164,8 @@ def stack_input(resolved: ResolvedStack) -> StackInput:
         split.segment,
         split.other_keys,
         split.environment,
+        split.other_secret_keys,
+        split.other_values,
     )
 
 
@@ -207,6 +213,8 @@ def run_stack(stack: StackInput, stack_name: str) -> ProgramRun:
             source=stack.label,
             segment=stack.segment,
             other_keys=stack.other_keys,
+            other_secret_keys=stack.other_secret_keys,
+            other_values=stack.other_values,
         )
         provider_config = {
             f"segment:{name}": value if isinstance(value, str) else json.dumps(value)
@@ -377,6 +385,7 @@ def _destinations(run: ProgramRun, root: Path) -> tuple[list[dict[str, Any]], li
             settings = _settings_of(subscription, _fallback_settings(flow))
             headers = dict(settings.get("headers") or {})
             known = headers.get("Authorization") != KNOWN_AFTER_APPLY
+            headers = redact_headers(headers)  # shown to reviewers: masked by structure
             headers["Authorization"] = SECRET if known else f"{SECRET} {KNOWN_AFTER_APPLY}"
             preview, problem = _body_preview(flow, settings.get("data"), root, key)
             if problem is not None:
@@ -395,7 +404,7 @@ def _destinations(run: ProgramRun, root: Path) -> tuple[list[dict[str, Any]], li
                     "enableBatching": settings.get("enable_batching"),
                     "headers": headers,
                     "customContext": headers.get("X-PENDULA-CUSTOM-CONTEXT"),
-                    "data": settings.get("data"),
+                    "data": redact_value(settings.get("data")),
                     "token": {
                         "mode": token_inputs.get("mode", "provided"),
                         "scheme": token_inputs.get("scheme", "bearer"),
@@ -798,13 +807,14 @@ def public(document: Mapping[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in document.items() if not k.startswith("_")}
 
 
-def redact(text: str, document: Mapping[str, Any]) -> str:
+def redact(text: str, document: Mapping[str, Any], *, structured: bool = False) -> str:
     """Last line of defence: no secret text from the stack file may reach the output, and no
-    credential typed into a URL or a value (``components.redaction``)."""
+    credential typed into a URL or a value (``components.redaction``). ``structured``: the text
+    is our JSON rendering, whose values ``redact_value`` already masked by key."""
     for secret in sorted(document.get("_secrets", ()), key=len, reverse=True):
         if len(secret) >= 4:
             text = text.replace(secret, SECRET)
-    return redact_text(text)
+    return redact_text(text, quoted_keys=not structured)
 
 
 # --- rendering ----------------------------------------------------------------------------

@@ -96,6 +96,9 @@ class PolicyConfig:
                 f"{key}.{CONFIG_ALLOWED_HOSTS}: {_show(allowed_hosts)} is not allowed; "
                 'give a non-empty list of host names, e.g. ["pendula.app"]'
             )
+        endpoints = _library("endpoints")
+        if problem := endpoints.host_list_problem([host.strip() for host in allowed_hosts]):
+            raise ValueError(f"{key}.{CONFIG_ALLOWED_HOSTS}: {problem}")
         allow_loopback = config.get(CONFIG_ALLOW_LOOPBACK, False)
         if not isinstance(allow_loopback, bool):
             raise ValueError(

@@ -19,7 +19,7 @@ import anyio
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from sandbox.limits import DEFAULT_MAX_BODY_BYTES
+from sandbox.limits import DEFAULT_MAX_BODY_BYTES, strict_json_problem
 
 CONTROL_PATH = "/_sandbox/faults"
 UNLOGGED_PREFIX = "/_sandbox/"
@@ -175,6 +175,12 @@ class FaultInjectionMiddleware:
                 await _send_json(
                     send, 413, {"error": {"code": "payload_too_large", "message": message}}, {}
                 )
+                return
+            # The same intake as every other route (sandbox.limits): what a strict JSON
+            # server refuses is a 400 before the model sees it.
+            if problem := strict_json_problem(raw, "application/json"):
+                error = {"code": "invalid_json", "message": f"invalid JSON: {problem}"}
+                await _send_json(send, 400, {"error": error}, {})
                 return
             try:
                 spec = FaultSpec.model_validate_json(raw or b"{}")

@@ -14,8 +14,10 @@ from components.config import (
     ConfigError,
     SegmentConfig,
     TokenMode,
+    foreign_credential_problems,
     load_stack_file,
     parse_stack_config,
+    read_stack_document,
     read_stack_file,
 )
 from tests.test_endpoints import REFUSED_SEGMENT_URLS
@@ -722,3 +724,144 @@ def test_config_errors_show_control_characters_escaped() -> None:
     problems = problems_of(values)
     assert problems and all("\x1b" not in p and "\u202e" not in p for p in problems)
     assert any("\\x1b[2J\\u202ex" in p for p in problems)
+
+
+# --- no credential in plain text anywhere in a reviewed stack --------------------------------
+
+PLAIN_CREDENTIAL = "pdl_live_Zm9yZWlnbktleVRlc3Q"
+
+
+@pytest.mark.parametrize(
+    ("path", "value", "where"),
+    [
+        (f"{FL0}.url", URL + "?token=" + PLAIN_CREDENTIAL, f"{F0}.url"),
+        (f"{FL0}.url", URL + "#access_token=" + PLAIN_CREDENTIAL, f"{F0}.url"),
+        (f"{FL0}.url", URL + "?" + PLAIN_CREDENTIAL, f"{F0}.url"),
+        (f"{FL0}.customContext", {"callback": "https://ada:pw@x.example/cb"}, "customContext"),
+        (f"{FL0}.customContext", {"apiKey": PLAIN_CREDENTIAL}, "customContext.apiKey"),
+        (f"{FL0}.customContext", {"team": {"X-Auth-Token": 123456789012345}}, "X-Auth-Token"),
+        (f"{FL0}.customContext", "Basic dXNlcjpwYXNzd29yZA==", "customContext"),
+        (f"{FL0}.data", {"headers": {"X-API-KEY": {"@literal": PLAIN_CREDENTIAL}}}, "X-API-KEY"),
+        (f"{FL0}.data", {"cb": {"@literal": "https://x.example/?Signature=abc"}}, "data.cb"),
+        (f"{FL0}.data", {"password": {"@literal": PLAIN_CREDENTIAL}}, "data.password"),
+        (f"{FL0}.data", {"auth": {"@literal": "Bearer " + PLAIN_CREDENTIAL}}, "data.auth"),
+    ],
+)
+def test_credential_looking_values_are_refused_anywhere(path: str, value: Any, where: str) -> None:
+    problems = problems_of(_with(path, value))
+    assert any(where in p for p in problems), problems
+    assert not any(PLAIN_CREDENTIAL in p or ":pw@" in p for p in problems)
+
+
+def test_api_urls_with_credential_parameters_are_refused() -> None:
+    values = managed("https://pendula.app/api/v1?api_key=abcd")
+    segment = SegmentConfig(
+        {"url": "https://api.segmentapis.com/?X-Amz-Signature=abcd", "token": "[secret]"},
+        frozenset({"token"}),
+    )
+    problems = problems_of(values, {"pendulaTokens", "pendulaApiToken"}, segment=segment)
+    assert any(
+        p.startswith(f"{P}pendulaApiUrl: the URL's query parameter 'api_key'") for p in problems
+    )
+    assert any(
+        p.startswith("segment:url: the URL's query parameter 'X-Amz-Signature'") for p in problems
+    )
+
+
+def test_ordinary_values_are_not_mistaken_for_credentials() -> None:
+    values = _with(
+        f"{FL0}.customContext",
+        {"tier": "Basic membership", "tokenCount": 3, "tokenType": "bearer-jwt-token"},
+    )
+    values = _with_value(values, f"{FL0}.data", {"key": {"@path": "$.properties.key"}, "n": 1})
+    assert problems_of(values) == []
+
+
+def _with_value(values: dict[str, Any], path: str, value: Any) -> dict[str, Any]:
+    flow = values["destinations"][0]["flows"][0]
+    flow[path.rsplit(".", 1)[1]] = value
+    return values
+
+
+@pytest.mark.parametrize(
+    "key",
+    ["segmnet:token", "Segment:token", "pendula:apiToken", "aws:secretKey", "acme:password",
+     "myapp:X-Api-Key", "apiToken"],
+)  # fmt: skip
+def test_plaintext_credential_keys_in_any_namespace_are_refused(key: str) -> None:
+    problems = problems_of(base(), other_keys=(key,))
+    assert any(
+        p.startswith(f"{key}: named like a credential and stored in plaintext") for p in problems
+    )
+    try:
+        parse_stack_config(base(), SECRET, segment=SECRET_SEGMENT, other_keys=(key,),
+                           other_secret_keys={key})  # fmt: skip
+    except ConfigError as exc:
+        assert not any("plaintext" in p for p in exc.problems)
+
+
+def test_sandbox_stack_may_keep_throwaway_credentials_in_plain_keys() -> None:
+    values = sandbox_values()
+    values["destinations"][0]["flows"][0]["customContext"] = {"apiKey": PLAIN_CREDENTIAL}
+    assert [
+        p
+        for p in problems_of(values, segment=LOCAL_SEGMENT, other_keys=("acme:apiToken",))
+        if "credential" in p
+    ] == []
+
+
+def test_plaintext_credential_keys_are_refused_from_a_stack_file(tmp_path: Path) -> None:
+    stack = tmp_path / "Pulumi.dev.yaml"
+    stack.write_text(
+        "config:\n"
+        "  segmnet:token: sgmt-plain-0123456789\n"
+        "  pendula:apiToken:\n"
+        "    secure: AAABAKx\n"
+    )
+    document = read_stack_document(stack)
+    assert document.other_secret_keys == frozenset({"pendula:apiToken"})
+    problems = list(foreign_credential_problems(document.other_keys, document.other_secret_keys))
+    assert [p.split(":", 2)[:2] for p in problems] == [["segmnet", "token"]]
+    assert "sgmt-plain" not in "".join(problems)
+
+
+@pytest.mark.parametrize(
+    "host",
+    ["10.0.0.1", "2130706433", "0x7f000001", "[::1]", "127.1", "*.pendula.app", "pendula..app"],
+)
+def test_allowed_hosts_refuse_addresses_wildcards_and_empty_labels(host: str) -> None:
+    for key in ("allowedPendulaHosts", "allowedSegmentApiHosts"):
+        values = base()
+        values[key] = ["pendula.app", "api.segmentapis.com", host]
+        problems = problems_of(values)
+        assert any(p.startswith(f"{P}{key}: {host!r} ") for p in problems), (key, problems)
+
+
+@pytest.mark.parametrize("key", ["apiKey", "Password", "x-auth-token", "client%5Fsecret"])
+def test_a_type_error_under_a_credential_named_key_never_quotes_the_value(key: str) -> None:
+    values = _with(f"{FL0}.token", {key: 918273645546372819})
+    problems = problems_of(values)
+    assert any(f"token.{key}" in p for p in problems), problems
+    assert not any("918273645546372819" in p for p in problems)
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "where"),
+    [
+        ("acme:settings", {"apiKey": PLAIN_CREDENTIAL}, "acme:settings.apiKey"),
+        ("aws:endpoints", {"s3": "https://s3.example/?X-Amz-Signature=abcd"}, "aws:endpoints.s3"),
+        ("segment-pendla:destinations", [{"auth": "Bearer " + PLAIN_CREDENTIAL}], "[0].auth"),
+    ],
+)
+def test_credentials_inside_other_namespaces_values_are_refused(
+    key: str, value: Any, where: str
+) -> None:
+    try:
+        parse_stack_config(base(), SECRET, segment=SECRET_SEGMENT, other_keys=(key,),
+                           other_values={key: value})  # fmt: skip
+    except ConfigError as exc:
+        problems = exc.problems
+    else:
+        problems = []
+    assert any(p.startswith(key) and where in p for p in problems), problems
+    assert not any(PLAIN_CREDENTIAL in p for p in problems)

@@ -111,3 +111,42 @@ def test_host_lists_hold_plain_host_names(hosts: object) -> None:
 
 def test_valid_host_lists() -> None:
     assert host_list_problem(["pendula.app", "eu.pendula.app", "API.segmentapis.com"]) is None
+
+
+# Allowed hosts are DNS names: every spelling of an address, wildcards and empty labels are
+# refused by the one validator (config, token provider, policy pack).
+NOT_HOST_NAMES = [
+    ("10.0.0.1", "IP address"),
+    ("127.1", "IP address"),  # shortened IPv4
+    ("2130706433", "IP address"),  # decimal integer
+    ("0x7f000001", "IP address"),  # hex integer
+    ("017700000001", "IP address"),  # octal integer
+    ("0x7f.0.0.1", "IP address"),  # mixed hex dotted
+    ("::1", "IP address"),
+    ("[::1]", "IP address"),  # bracketed IPv6
+    ("[2001:db8::1]", "IP address"),
+    ("::ffff:127.0.0.1", "IP address"),  # IPv4-mapped IPv6
+    ("[10.0.0.1]", "IP address"),
+    ("pendula.0x7f", "numeric label"),  # parsed as IPv4 by WHATWG URL parsers
+    ("pendula.123", "numeric label"),
+    ("*.pendula.app", "wildcard"),
+    ("pendula.*", "wildcard"),
+    ("pendula..app", "empty label"),
+    (".pendula.app", "empty label"),
+    ("pendula.app.", "empty label"),
+]
+
+
+@pytest.mark.parametrize(("host", "why"), NOT_HOST_NAMES)
+def test_allowed_hosts_are_dns_names(host: str, why: str) -> None:
+    problem = host_list_problem(["pendula.app", host])
+    assert problem is not None and why in problem and repr(host) in problem
+
+
+@pytest.mark.parametrize(("host", "why"), NOT_HOST_NAMES[:6])
+def test_an_address_in_the_allowed_list_never_lets_a_credential_through(
+    host: str, why: str
+) -> None:
+    url = f"https://{host}/api/v1"
+    problem = endpoint_problem(url, ["pendula.app", host], allow_loopback=False)
+    assert problem is not None and "allowed hosts are invalid" in problem

@@ -95,3 +95,60 @@ def test_json_is_ascii_and_refuses_non_finite_numbers() -> None:
     for bad in (float("nan"), float("inf"), -float("inf")):
         with pytest.raises(ValueError):
             escape_json({"x": [bad]})
+
+
+# Invisible by Unicode property: one of each kind the hand list of the first round missed.
+INVISIBLE_BY_PROPERTY = [
+    "\u00ad",  # soft hyphen (Cf, default-ignorable)
+    "\u034f",  # combining grapheme joiner (default-ignorable, Mn)
+    "\u115f",  # Hangul choseong filler (default-ignorable, Lo)
+    "\u3164",  # Hangul filler (default-ignorable, Lo)
+    "\uffa0",  # halfwidth Hangul filler
+    "\u180e",  # Mongolian vowel separator
+    "\u17b4",  # Khmer inherent vowel
+    "\ufe0f",  # variation selector 16
+    "\u2064",  # invisible plus
+    "\u206a",  # inhibit symmetric swapping (deprecated format character)
+    "\ue000",  # private use
+    "\U000f0000",  # supplementary private use
+    "\U000e0041",  # tag letter A (hidden "ASCII smuggling")
+    "\U000e0001",  # language tag
+    "\U000e0100",  # variation selector 17
+    "\U0001bca0",  # shorthand format letter overlap
+    "\U0001d173",  # musical symbol begin beam
+    "\u2028",  # line separator
+    "\u2800",  # braille blank, a common filler
+]
+
+
+@pytest.mark.parametrize("char", INVISIBLE_BY_PROPERTY, ids=lambda c: f"U+{ord(c):04X}")
+def test_invisible_characters_are_shown_escaped_in_every_text_medium(char: str) -> None:
+    text = f"pay{char}ment"
+    for shown in (
+        escape_terminal(text),
+        escape_terminal(text, keep_newlines=True),
+        escape_markdown(text),
+        markdown_code(text),
+        markdown_fence(text),
+    ):
+        assert char not in shown
+        assert f"{ord(char):x}" in shown.lower()
+
+
+def test_every_format_and_private_use_character_is_escaped() -> None:
+    # By property, so a character this list never named is covered too.
+    import unicodedata
+
+    missed = [
+        f"U+{code:04X}"
+        for code in range(0x110000)
+        if unicodedata.category(chr(code)) in ("Cf", "Co", "Cc")
+        and chr(code) not in ("\n",)
+        and escape_terminal(chr(code)) == chr(code)
+    ]
+    assert missed == []
+
+
+def test_visible_text_in_any_script_is_kept() -> None:
+    for text in ("Zoë Ångström", "東京 ソウル 서울", "مرحبا", "naïve café", "🎉 ok", "a\u00a0b"):
+        assert escape_terminal(text) == text

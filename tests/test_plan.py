@@ -800,3 +800,37 @@ def test_segment_url_with_user_info_is_refused_and_masked(
         assert code == EXIT_INVALID_CONFIG
         assert "sta_leak_9f" not in out + err
         assert "[hidden]@api.segmentapis.com" in out
+
+
+FOREIGN_KEYS_STACK = """\
+config:
+  segment:token:
+    secure: AAABAFsegmenttoken
+  segment-pendula:destinations:
+    - name: web
+      sourceId: qRTqz5cTyodBXJ4Ex2Ka1W
+      flows:
+        - name: welcome
+          url: https://pendula.app/webhook/inbound/0b5f3c1e-7d2a-4c8e-9f41-2a6d8e3b7c10
+          conditions:
+            all:
+              - event: {is: Signed Up}
+  segment-pendula:pendulaTokens:
+    welcome:
+      secure: AAABAFwelcometoken
+  acme:apiToken:
+    secure: AAABAFacmetoken
+  acme:password: hunter22-plain-password
+"""
+
+
+def test_plan_refuses_a_plaintext_credential_key_in_any_namespace_never_printing_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = make_project(tmp_path, {"Pulumi.prod.yaml": FOREIGN_KEYS_STACK})
+    code, out, err = run_cli(capsys, *plan_args(root, "prod", "json"))
+    problems = json.loads(out)["problems"]
+    assert code != 0
+    assert any(p.startswith("acme:password: named like a credential") for p in problems)
+    assert not any(p.startswith("acme:apiToken") for p in problems), "secure is fine"
+    assert "hunter22-plain-password" not in out + err

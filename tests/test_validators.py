@@ -68,3 +68,39 @@ def test_json_leaves_names_every_leaf_with_its_key_path() -> None:
         ("data.a[1].b", "x"),
         ("data.d", None),
     ]
+
+
+# --- credentials in plain values: one walk for every key ------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("value", "where"),
+    [
+        ({"cb": "https://u:p@x.example/"}, "k.cb"),
+        ({"cb": "https://x.example/?Api%5FKey=abc"}, "k.cb"),
+        ({"cb": "https://x.example/#id_token=abc"}, "k.cb"),
+        ({"cb": "https://x.example/?sk9f8e7d6c5b4a"}, "k.cb"),
+        ({"headers": {"X-Api-Key": "sk_live_4eC39HqLyjWDarjtT1zdp7dc"}}, "k.headers.X-Api-Key"),
+        ({"h": {"Authorization": {"@literal": "Bearer abcdefgh1"}}}, "k.h.Authorization.@literal"),
+        ({"Api-Key": 123456789012}, "k.Api-Key"),
+        ({"list": [{"client_secret": "0b5f3c1e-7d2a-4c8e-9f41-2a6d8e3b7c10"}]}, "client_secret"),
+        ("Basic dXNlcjpwYXNzd29yZA==", "k"),
+    ],
+)
+def test_credential_problems_find_every_place(value: object, where: str) -> None:
+    problems = list(validators.credential_problems(value, "k"))
+    assert len(problems) == 1 and where in problems[0], problems
+    assert "(value not shown)" in problems[0] or "looks like a plaintext credential" in problems[0]
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        {"tokenType": "bearer-jwt-token", "tokenCount": 3, "key": "signup-form"},
+        {"url": "https://pendula.app/webhook/inbound/x?debug=1&utm_source=segment"},
+        {"tier": "Basic membership", "note": "Bearer of good news"},
+        {"password": {"@path": "$.properties.password"}},  # a reference, not a value
+    ],
+)
+def test_credential_problems_leave_ordinary_values_alone(value: object) -> None:
+    assert list(validators.credential_problems(value, "k")) == []

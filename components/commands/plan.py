@@ -78,5 +78,6 @@ def run(args: argparse.Namespace) -> int:
         print(f"error: {message}", file=sys.stderr)
         return exc.exit_code
     # Each renderer escapes for its medium; the redaction is the last line of defence.
-    sys.stdout.write(redact(RENDERERS[args.format](document), document))
+    rendered = RENDERERS[args.format](document)
+    sys.stdout.write(redact(rendered, document, structured=args.format == "json"))
     return exit_code(document)

@@ -13,7 +13,7 @@ from components.commands import TerminalOutput
 from components.config import ConfigError, Destination, Flow, StackConfig, load_stack_file
 from components.files import FileError, project_path
 from components.mapping import MappingError
-from components.redaction import redact_value
+from components.redaction import redact_header_value, redact_value
 from components.test_event import (
     TOKEN_ENV,
     MatchReport,
@@ -165,7 +165,9 @@ def _run(args: argparse.Namespace, out: TextIO) -> int:
     shown["Authorization"] = redacted_authorization(flow, authorization) + token_note
     print("Headers Pendula will receive:", file=out)
     for name, value in shown.items():
-        print(f"  {name}: {value}", file=out)
+        # The Authorization value is our own scheme-and-fingerprint text; the rest by structure.
+        printed = value if name == "Authorization" else redact_header_value(value)
+        print(f"  {name}: {printed}", file=out)
     print("Body:", file=out)
     # What is shown and what --sample-out writes get the same redaction: credentials typed
     # into the event (credential-named keys, URL user info) and the flow's token.

@@ -191,7 +191,9 @@ class PendulaClient:
 
     # -- token operations ---------------------------------------------------------------
 
-    def create_token(self, name: str, description: str) -> CreatedToken:
+    def create_token(
+        self, name: str, description: str, *, key_prefix: str | None = None
+    ) -> CreatedToken:
         """Create a token once, even when attempts fail after reaching the server.
 
         All attempts carry one `Idempotency-Key`; a server that honours it replays the first
@@ -201,8 +203,11 @@ class PendulaClient:
         (the server lists it as `idempotency_key`). Nothing else is ever deactivated: a token
         someone else created meanwhile, with the same name and description, has another key
         or none. A create that fails for good sweeps the same way, best effort.
+
+        ``key_prefix`` starts the key with a name stable across runs (``leftover_tokens``):
+        a create the server finishes only after we gave up is found by it on the next run.
         """
-        key = str(uuid.uuid4())
+        key = f"{key_prefix}-{uuid.uuid4()}" if key_prefix else str(uuid.uuid4())
         try:
             response = self._send(
                 "POST",
@@ -281,6 +286,28 @@ class PendulaClient:
         path = f"/tokens/{_segment(token_id)}/reactivate"
         response = self._send("POST", path)
         return TokenInfo.from_json(self._expect(response, "POST", path, 200))
+
+    def deactivate_leftovers(self, key_prefix: str, keep: str | None = None) -> tuple[str, ...]:
+        """Deactivate the active tokens an earlier, lost create with ``key_prefix`` made.
+
+        A create that timed out may be finished by the server after the client gave up (and
+        after its sweep found nothing): the token is active, its text never arrived, and no
+        state knows it. Its ``idempotency_key`` starts with the caller's stable prefix, which
+        names one resource, so it is found on the next run and deactivated; ``keep`` is the
+        token the caller holds. Returns the deactivated ids.
+        """
+        marker = f"{key_prefix}-"
+        leftovers = [
+            info.id
+            for info in list(self.list_tokens())
+            if info.status == "active"
+            and info.id != keep
+            and info.idempotency_key is not None
+            and info.idempotency_key.startswith(marker)
+        ]
+        for token_id in leftovers:
+            self.deactivate_token(token_id)
+        return tuple(leftovers)
 
     # -- plumbing -----------------------------------------------------------------------
 

@@ -34,7 +34,7 @@ from pulumi.output import Unknown
 
 from components import validators
 from components.endpoints import DEFAULT_PENDULA_HOSTS, LOOPBACK_HOSTS, endpoint_problem
-from components.pendula.client import PendulaClient, RetryPolicy, TokenInfo
+from components.pendula.client import PendulaApiError, PendulaClient, RetryPolicy, TokenInfo
 from components.webhook_url import flow_id, shape_problem, shown
 
 CONFIG_NAMESPACE = "segment-pendula"
@@ -177,8 +177,12 @@ class PendulaFlowTokenProvider(pulumi.dynamic.ResourceProvider):
         if props["mode"] != "managed":
             return pulumi.dynamic.CreateResult(f"provided-{_flow_id(props)}", _outputs(props))
         name, description = props["token_name"], props.get("token_description", "")
+        prefix = create_key_prefix(props)
         with self._client() as api:
-            created = api.create_token(name, description)
+            # A create of this resource that an earlier run gave up on may have been finished
+            # by the server afterwards: that token is active and unknown to the state.
+            leftovers, unchecked = _leftovers(api, prefix, keep=None)
+            created = api.create_token(name, description, key_prefix=prefix)
             wanted_tenant = props.get("tenant_id")
             if wanted_tenant is not None and wanted_tenant != created.info.tenant_id:
                 # The header would be refused by Pendula; do not leave the token behind.
@@ -196,6 +200,7 @@ class PendulaFlowTokenProvider(pulumi.dynamic.ResourceProvider):
                 "so it cannot be told apart from other tokens and was left alone. Check the "
                 "tenant's active tokens named like this one and deactivate the extra one."
             )
+        _warn_leftovers(name, leftovers, unchecked)
         outs = _outputs(props, token=created.token, info=created.info)
         return pulumi.dynamic.CreateResult(created.info.id, outs)
 
@@ -204,6 +209,10 @@ class PendulaFlowTokenProvider(pulumi.dynamic.ResourceProvider):
             return pulumi.dynamic.ReadResult(id_, props)
         with self._client() as api:
             info = api.get_token(id_)
+            # A refresh also finds a token that a timed-out attempt of this resource's create
+            # made after the retry that succeeded (the state holds only the latter).
+            leftovers, unchecked = _leftovers(api, create_key_prefix(props), keep=id_)
+        _warn_leftovers(str(props.get("token_name", id_)), leftovers, unchecked)
         if info is None:
             return pulumi.dynamic.ReadResult(None, {})
         # Name, description and status as Pendula has them: a rename or deactivation made
@@ -320,6 +329,48 @@ class PendulaFlowToken(pulumi.dynamic.Resource, module="pendula", name="FlowToke
         # additional_secret_outputs is applied by the engine only; this keeps the header
         # secret in every program, mocks included.
         self.authorization = pulumi.Output.secret(self.authorization)
+
+
+def create_key_prefix(props: Mapping[str, Any]) -> str:
+    """The stable start of every ``Idempotency-Key`` this resource's creates send.
+
+    Derived from what identifies the token resource across runs, its flow URL and token name
+    (a flow URL belongs to one stack, and a flow's token name is unique in it); a replace
+    changes the flow URL, so it never matches the token it replaces. Opaque: a hash.
+    """
+    identity = f"{props.get('flow_url', '')}\n{props.get('token_name', '')}"
+    return "spt-" + hashlib.sha256(identity.encode("utf-8")).hexdigest()[:24]
+
+
+def _leftovers(
+    api: PendulaClient, prefix: str, keep: str | None
+) -> tuple[tuple[str, ...], str | None]:
+    """Leftover tokens deactivated, or why they could not be looked for.
+
+    Best effort: when the token API fails here, the create (or read) that follows reports
+    its own failure, which is the one worth reading; after a success, a warning says the
+    check could not run.
+    """
+    try:
+        return api.deactivate_leftovers(prefix, keep=keep), None
+    except (PendulaApiError, KeyError, TypeError, ValueError) as exc:
+        return (), str(exc) or type(exc).__name__
+
+
+def _warn_leftovers(name: str, leftovers: tuple[str, ...], unchecked: str | None) -> None:
+    # Shown by the engine under the stack's diagnostics.
+    if leftovers:
+        pulumi.log.warn(
+            f"Pendula token '{name}': an earlier create of this token timed out but the token "
+            f"API finished it afterwards; that token ({', '.join(leftovers)}) was active "
+            "without being in the stack's state, and has been deactivated so only one token "
+            "stays active."
+        )
+    if unchecked is not None:
+        pulumi.log.warn(
+            f"Pendula token '{name}': could not look for a token an earlier timed-out create "
+            f"may have left active ({unchecked}); the next `pulumi up` or refresh looks again."
+        )
 
 
 def authorization_header(scheme: str, token: str, tenant_id: str | None = None) -> str:
@@ -511,15 +562,21 @@ def _config_value(config: pulumi.dynamic.Config, key: str) -> str | None:
 
 
 def _allowed_hosts(config: pulumi.dynamic.Config) -> tuple[str, ...]:
-    """``allowedPendulaHosts`` as the engine passes it (JSON text), else the default."""
+    """``allowedPendulaHosts`` as the engine passes it (JSON text), else the default.
+
+    A value that is set but not a list of host names is kept as given, so ``endpoint_problem``
+    (``components.endpoints.host_list_problem``) refuses it rather than a default replacing it.
+    """
     raw = _config_value(config, ALLOWED_HOSTS_KEY)
+    if not raw:
+        return DEFAULT_PENDULA_HOSTS
     try:
-        hosts = json.loads(raw) if raw else None
+        hosts = json.loads(raw)
     except ValueError:
-        hosts = None
-    if isinstance(hosts, list) and hosts and all(isinstance(h, str) for h in hosts):
-        return tuple(h.lower() for h in hosts)
-    return DEFAULT_PENDULA_HOSTS
+        return (raw,)
+    if isinstance(hosts, list):
+        return tuple(h.lower() if isinstance(h, str) else repr(h) for h in hosts)
+    return (raw,)
 
 
 def _sandbox(config: pulumi.dynamic.Config) -> bool:

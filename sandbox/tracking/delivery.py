@@ -16,6 +16,7 @@ import base64
 import binascii
 import importlib
 import json
+import logging
 import sqlite3
 import threading
 import time
@@ -29,6 +30,8 @@ from sandbox.segment_api.catalog import secret_options
 from sandbox.settings import SandboxSettings
 from sandbox.store import Store
 from sandbox.tracking.wire import json_stringify, signature
+
+_LOG = logging.getLogger(__name__)
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS segment_delivery_jobs (
@@ -300,12 +303,15 @@ class Deliverer:
         session = requests.Session()
         try:
             while self._should_run():
-                jobs = self._claim() if self._due() else []
-                if not jobs:
-                    with self._wake:
-                        self._wake.wait(_POLL_SECONDS)
-                    continue
-                self._record([self._deliver(session, job) for job in jobs])
+                try:
+                    jobs = self._claim() if self._due() else []
+                    if jobs:
+                        self._record([self._deliver(session, job) for job in jobs])
+                        continue
+                except Exception:  # the loop outlives any one event
+                    _LOG.exception("sandbox delivery: one round failed; the loop goes on")
+                with self._wake:
+                    self._wake.wait(_POLL_SECONDS)
         finally:
             session.close()
             reader: sqlite3.Connection | None = getattr(self._readers, "conn", None)
@@ -338,6 +344,17 @@ class Deliverer:
                         (time.time(), row["id"]),
                     )
                     continue
+                try:
+                    columns = ("body", "mapping", "dest_settings")
+                    event, mapping, settings = (json.loads(context[c]) for c in columns)
+                except (ValueError, TypeError, RecursionError) as exc:
+                    # One unreadable row fails its own job; the claim goes on with the others.
+                    conn.execute(
+                        "UPDATE segment_delivery_jobs SET state = 'failed', finished_at = ?,"
+                        " reason = ? WHERE id = ?",
+                        (time.time(), f"stored event unreadable: {type(exc).__name__}", row["id"]),
+                    )
+                    continue
                 conn.execute(
                     "UPDATE segment_delivery_jobs SET state = 'sending', attempts = attempts + 1"
                     " WHERE id = ?",
@@ -349,9 +366,9 @@ class Deliverer:
                         event_id=row["event_id"],
                         subscription_id=row["subscription_id"],
                         attempt=row["attempts"] + 1,
-                        event=json.loads(context["body"]),
-                        mapping=json.loads(context["mapping"]),
-                        destination_settings=json.loads(context["dest_settings"]),
+                        event=event,
+                        mapping=mapping,
+                        destination_settings=settings,
                         destination_metadata_id=context["metadata_id"],
                     )
                 )
@@ -361,9 +378,16 @@ class Deliverer:
         """Send one job once; the caller records the results of a whole claim together."""
         try:
             request = build_request(job)
-        except InvalidPayloadError as exc:
+        except Exception as exc:  # any event, however odd, is one failed job
             # No request leaves; recorded as an attempt so "why was nothing sent" is answerable.
-            problem = f"PayloadValidationError: {exc}"
+            # Not only InvalidPayloadError: whatever an event makes rendering raise fails that
+            # job, never the loop that delivers the next ones.
+            kind = (
+                "PayloadValidationError"
+                if isinstance(exc, InvalidPayloadError)
+                else (f"PayloadValidationError ({type(exc).__name__})")
+            )
+            problem = f"{kind}: {exc}"
             record = _attempt_record(
                 job,
                 outcome="invalid",
@@ -379,6 +403,7 @@ class Deliverer:
         excerpt: str | None = None
         error: str | None = None
         retry_after: float | None = None
+        permanent = False
         try:
             response = session.request(
                 request.method,
@@ -392,8 +417,11 @@ class Deliverer:
             retry_after = _retry_after(response.headers.get("Retry-After"))
         except requests.RequestException as exc:
             error = _scrub(f"{type(exc).__name__}: {exc}", request.secrets)
+        except Exception as exc:  # a URL or header no HTTP client can send: no retry helps
+            error = _scrub(f"{type(exc).__name__}: {exc}", request.secrets)
+            permanent = True
         latency_ms = (time.perf_counter() - started) * 1000
-        retryable = status is None or status == 429 or status >= 500
+        retryable = not permanent and (status is None or status == 429 or status >= 500)
         if status is not None and 200 <= status < 300:
             outcome = "delivered"
         elif retryable and job.attempt < self.settings.delivery_max_attempts:

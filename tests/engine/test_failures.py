@@ -3,6 +3,8 @@ fails during `up` leaves no orphan, and the next `up` finishes the job with exac
 
 from __future__ import annotations
 
+import time
+
 import pytest
 import requests
 from pulumi import automation as auto
@@ -17,6 +19,7 @@ from tests.engine.support import (
     assert_no_secret_anywhere,
     authorizations,
 )
+from tests.pendula.fake_token_api import FakeTokenApi
 
 
 def test_bad_config_fails_the_update_before_any_api_call_naming_the_key(
@@ -76,3 +79,39 @@ def test_a_failing_token_api_leaves_no_orphan_and_the_next_up_completes(
     assert token["status"] == "active"
     assert authorizations(project)[WELCOME].startswith("Bearer ")
     project.preview(expect_no_changes=True)
+
+
+def test_a_create_the_token_api_finished_late_is_deactivated_by_the_next_up(
+    engine_project: MakeProject, sandbox_stack: Sandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every try of the create times out, and the token API finishes each one afterwards:
+    the first `up` fails with tokens nobody holds; the next `up` finds them by their
+    idempotency key, deactivates them with a warning, and leaves exactly one active token."""
+    monkeypatch.setenv("PENDULA_API_TIMEOUT_SECONDS", "0.5")
+    attempts = 5  # components.pendula.client.RetryPolicy
+    with FakeTokenApi(["late"] * attempts, late_seconds=1.0) as fake:
+        config = sandbox_stack.config
+        config["segment-pendula:pendulaApiUrl"] = fake.url
+        project = engine_project(flow_tokens)
+        project.write_stack_config(config, SECRET_KEYS)
+
+        with pytest.raises(auto.CommandError) as failed:
+            project.up()
+        assert "timed out" in str(failed.value)
+        deadline = time.monotonic() + 10
+        while len(fake.tokens) < attempts and time.monotonic() < deadline:
+            time.sleep(0.05)
+        # The client's sweep after its last try deactivated what had been created by then;
+        # the last try's token was finished after it, and nobody holds it.
+        late = {t["id"] for t in fake.tokens.values() if t["status"] == "active"}
+        assert len(fake.tokens) == attempts and late, [(m, p) for m, p, _ in fake.requests]
+
+        result = project.up()
+
+    active = [t for t in fake.tokens.values() if t["status"] == "active"]
+    (state,) = [r for r in project.resources(TOKEN_TYPE) if r["urn"].endswith(WELCOME)]
+    assert [t["id"] for t in active] == [state["id"]], "one active token, the one in state"
+    assert all(fake.tokens[token_id]["status"] == "inactive" for token_id in late)
+    assert "an earlier create of this token timed out but the token API finished it" in (
+        result.stdout
+    )

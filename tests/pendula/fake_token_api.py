@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 import uuid
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -21,7 +22,9 @@ class FakeTokenApi:
 
     Outcomes: "ok" (201), "created-then-502" (the token is created, the answer is lost),
     "bystander-then-502" (as created-then-502, and meanwhile someone else creates a token of
-    the same name and description with their own key), "503" (refused before doing anything).
+    the same name and description with their own key), "503" (refused before doing anything),
+    "late" (the server takes `late_seconds` before it creates the token and answers 201: a
+    client with a shorter read timeout has given up by then, so the create finishes after it).
     With `honour_idempotency`, a repeated key replays the first 201 with
     `Idempotent-Replayed: true`; with `records_keys` (the default) each token lists the
     `idempotency_key` it was created with.
@@ -32,8 +35,12 @@ class FakeTokenApi:
         create_outcomes: list[str],
         honour_idempotency: bool = False,
         records_keys: bool = True,
+        late_seconds: float = 1.0,
     ) -> None:
         self.create_outcomes = list(create_outcomes)
+        self.late_seconds = late_seconds
+        self.late_done = threading.Event()
+        """Set whenever a "late" create has finished (its token exists)."""
         self.honour_idempotency = honour_idempotency
         self.records_keys = records_keys
         self.tokens: dict[str, dict[str, Any]] = {}
@@ -72,6 +79,11 @@ class FakeTokenApi:
         outcome = self.create_outcomes.pop(0) if self.create_outcomes else "ok"
         if outcome == "503":
             return 503, {"error": {"code": "unavailable", "message": "try later"}}, False
+        if outcome == "late":
+            time.sleep(self.late_seconds)
+            reply = self._insert(body, key)
+            self.late_done.set()
+            return 201, reply, False
         if outcome == "bystander-then-502":
             self._insert(body, f"someone-else-{uuid.uuid4()}")
             outcome = "created-then-502"
@@ -107,13 +119,16 @@ class FakeTokenApi:
 
             def _reply(self, status: int, body: Any, headers: dict[str, str] | None = None) -> None:
                 data = json.dumps(body).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                for name, value in (headers or {}).items():
-                    self.send_header(name, value)
-                self.end_headers()
-                self.wfile.write(data)
+                try:
+                    self.send_response(status)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", str(len(data)))
+                    for name, value in (headers or {}).items():
+                        self.send_header(name, value)
+                    self.end_headers()
+                    self.wfile.write(data)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass  # the client gave up waiting ("late")
 
             def do_POST(self) -> None:
                 fake.requests.append(("POST", self.path, dict(self.headers)))
@@ -130,6 +145,14 @@ class FakeTokenApi:
 
             def do_GET(self) -> None:
                 fake.requests.append(("GET", self.path, dict(self.headers)))
+                path = self.path.split("?", 1)[0]
+                if path.startswith("/api/v1/tokens/"):
+                    token = fake.tokens.get(path.rsplit("/", 1)[1])
+                    if token is None:
+                        self._reply(404, {"error": {"code": "not_found", "message": "no token"}})
+                    else:
+                        self._reply(200, token)
+                    return
                 items = list(fake.tokens.values())
                 self._reply(200, {"items": items, "next_cursor": None})
 

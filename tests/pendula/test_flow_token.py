@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
@@ -12,6 +15,7 @@ from pulumi.dynamic.dynamic import serialize_provider
 from pulumi.output import Unknown
 from pulumi.runtime._serialization import _serialize
 
+from components.pendula.client import PendulaApiError, RetryPolicy
 from components.pendula.flow_token import (
     PendulaFlowTokenProvider,
     PendulaTokenError,
@@ -450,3 +454,114 @@ def test_an_orphan_it_cannot_identify_is_reported_as_a_warning(
     assert warning.startswith("Pendula token 'welcome': an earlier attempt of this create")
     assert "adm" not in warning.split("'welcome'")[1]
     assert all(t["status"] == "active" for t in fake.tokens.values())
+
+
+@pytest.mark.parametrize(
+    "hosts",
+    ['["127.0.0.1"]', '["0x7f000001"]', '["[::1]"]', '["*.evil.net"]', '["evil..net"]', "{}"],
+)
+def test_invalid_allowed_hosts_stop_the_admin_token_at_run_time(
+    hosts: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The engine hands the provider whatever the stack holds; an address or wildcard in
+    allowedPendulaHosts never becomes a place the admin token may go."""
+    monkeypatch.delenv("PENDULA_API_URL", raising=False)
+    monkeypatch.delenv("PENDULA_API_TOKEN", raising=False)
+    recorder = _Recorder()
+    monkeypatch.setattr("requests.Session.request", recorder)
+    provider = PendulaFlowTokenProvider()
+    raw = {
+        "segment-pendula:pendulaApiUrl": "https://127.0.0.1/api/v1",
+        "segment-pendula:pendulaApiToken": "adm-secret-token",
+        "segment-pendula:allowedPendulaHosts": hosts,
+    }
+    provider.configure(ConfigureRequest(Config(raw, "segment-pendula")))
+    inputs = {"flow_url": URL, "mode": "managed", "scheme": "bearer", "token_name": "n"}
+    with pytest.raises(PendulaTokenError, match="allowed hosts are invalid"):
+        provider.create(inputs)
+    assert recorder.calls == []
+
+
+# --- a create the server finished after the client gave up ----------------------------------
+
+
+@dataclass(frozen=True)
+class _QuickPolicy(RetryPolicy):
+    """Two tries, no backoff: the late-create tests stay fast."""
+
+    attempts: int = 2
+    backoff_factor: float = 0.0
+    backoff_jitter: float = 0.0
+
+
+@pytest.mark.parametrize("honour_idempotency", [False, True], ids=["no replay", "replay"])
+def test_a_create_finished_after_the_timeout_is_deactivated_by_the_next_up(
+    honour_idempotency: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    warnings: list[str] = []
+    monkeypatch.setattr("pulumi.log.warn", lambda message, *_, **__: warnings.append(message))
+    monkeypatch.setattr("components.pendula.flow_token.RetryPolicy", _QuickPolicy)
+    monkeypatch.setenv("PENDULA_API_TIMEOUT_SECONDS", "0.3")
+    outcomes = ["late", "late"]  # both tries time out; the server finishes each one later
+    with FakeTokenApi(outcomes, honour_idempotency, late_seconds=0.8) as fake:
+        provider = configured(Tenant("t1", "adm-secret", fake.url))
+        inputs = checked(provider, {"flow_url": URL, "mode": "managed", "token_name": "welcome"})
+        with pytest.raises(PendulaApiError, match="timed out"):
+            provider.create(inputs)  # the first `up` fails: nothing is in state
+        _wait_for(lambda: len(fake.tokens) == len(outcomes))
+        late = [t["id"] for t in fake.tokens.values() if t["status"] == "active"]
+        assert late, "the server finished the create after the client gave up"
+
+        result = provider.create(inputs)  # the next `up`
+
+    active = [t for t in fake.tokens.values() if t["status"] == "active"]
+    assert [t["id"] for t in active] == [result.id], "exactly one active token: the new one"
+    assert all(fake.tokens[token_id]["status"] == "inactive" for token_id in late)
+    (warning,) = warnings
+    assert warning.startswith("Pendula token 'welcome': an earlier create of this token timed out")
+    assert all(token_id in warning for token_id in late)
+    assert "adm-secret" not in warning
+
+
+def test_a_late_token_of_another_resource_or_person_is_never_touched(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr("pulumi.log.warn", lambda *_, **__: None)
+    monkeypatch.setattr("components.pendula.flow_token.RetryPolicy", _QuickPolicy)
+    monkeypatch.setenv("PENDULA_API_TIMEOUT_SECONDS", "0.3")
+    with FakeTokenApi(["late", "late"], late_seconds=0.8) as fake:
+        provider = configured(Tenant("t1", "adm", fake.url))
+        other = checked(provider, {"flow_url": URL, "mode": "managed", "token_name": "other"})
+        with pytest.raises(PendulaApiError):
+            provider.create(other)
+        _wait_for(lambda: len(fake.tokens) == 2)
+        fake._insert({"name": "welcome", "description": ""}, "someone-elses-key")
+        mine = checked(provider, {"flow_url": URL, "mode": "managed", "token_name": "welcome"})
+        provider.create(mine)
+    assert sum(t["status"] == "active" for t in fake.tokens.values()) == 4
+
+
+def test_a_refresh_finds_a_late_token_beside_the_one_in_state(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The retry succeeded, and the first try's create finished only afterwards."""
+    warnings: list[str] = []
+    monkeypatch.setattr("pulumi.log.warn", lambda message, *_, **__: warnings.append(message))
+    monkeypatch.setattr("components.pendula.flow_token.RetryPolicy", _QuickPolicy)
+    monkeypatch.setenv("PENDULA_API_TIMEOUT_SECONDS", "0.3")
+    with FakeTokenApi(["late", "ok"], late_seconds=0.8) as fake:
+        provider = configured(Tenant("t1", "adm", fake.url))
+        inputs = checked(provider, {"flow_url": URL, "mode": "managed", "token_name": "welcome"})
+        result = provider.create(inputs)
+        fake.late_done.wait(5)
+        provider.read(result.id, {**inputs, **result.outs})
+    active = [t["id"] for t in fake.tokens.values() if t["status"] == "active"]
+    assert active == [result.id]
+    assert len(warnings) == 1
+
+
+def _wait_for(condition: Callable[[], bool], seconds: float = 5.0) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "the fake token API never finished its late create"
+        time.sleep(0.02)

@@ -620,3 +620,9 @@ def test_flow_token_fields_use_the_shared_validators(changes: dict[str, Any], fi
     (message,) = messages(FLOW_TOKEN_TYPE, flow_token(**changes), both, policy="flow-token-fields")
     assert message.startswith(f"{field} ")
     assert messages(FLOW_TOKEN_TYPE, flow_token(), both, policy="flow-token-fields") == []
+
+
+@pytest.mark.parametrize("host", ["10.0.0.1", "0x7f000001", "[::1]", "*.pendula.app", "a..b"])
+def test_policy_allowed_hosts_are_dns_names_like_the_stack_configs(host: str) -> None:
+    with pytest.raises(ValueError, match=r"^p\.allowedHosts: '.*' (is an|is a|has an)"):
+        PolicyConfig.from_policy_config({"allowedHosts": ["pendula.app", host]}, "p")

@@ -149,3 +149,60 @@ def test_gunzip_limited_stops_at_the_limit() -> None:
         gunzip_limited(gzip.compress(b"x" * 101), 100)
     with pytest.raises(EOFError):
         gunzip_limited(gzip.compress(b"x" * 100)[:-8], 1000)
+
+
+# --- a strict JSON server's reading: overflow to ±Infinity and unpaired surrogates ---------
+
+STRICT_JSON_REFUSALS = [
+    b'{"name": 1e999, "event": "x", "type": "track"}',  # overflows a double to +Infinity
+    b'{"name": -1e400, "event": "x", "type": "track"}',
+    b'{"name": ' + b"9" * 400 + b', "event": "x", "type": "track"}',  # integer beyond a double
+    b'{"name": "\\ud800", "event": "x", "type": "track"}',  # unpaired high surrogate
+    b'{"name": "ok\\udfff", "event": "x", "type": "track"}',  # unpaired low surrogate
+    b'{"\\udbff": "key", "event": "x", "type": "track"}',  # in a key
+    b'{"properties": {"a": ["\\ud83d"]}, "event": "x", "type": "track"}',  # nested, half a pair
+]
+
+
+@pytest.mark.parametrize("route", ROUTES)
+@pytest.mark.parametrize(
+    "body",
+    STRICT_JSON_REFUSALS,
+    ids=["1e999", "-1e400", "huge integer", "high surrogate", "low surrogate", "key", "nested"],
+)
+def test_json_a_strict_server_refuses_is_a_400_at_intake(
+    small: SandboxServer, route: str, body: bytes
+) -> None:
+    url, headers = routes(small)[route]
+    response = requests.post(url, data=body, headers=headers, timeout=TIMEOUT)
+    assert response.status_code == 400, (response.status_code, response.text)
+
+
+def test_after_hostile_bodies_every_read_route_still_answers(small: SandboxServer) -> None:
+    """Nothing a strict server refuses is stored, so nothing read back can fail later."""
+    all_routes = routes(small)
+    for url, headers in all_routes.values():
+        for body in STRICT_JSON_REFUSALS:
+            requests.post(url, data=body, headers=headers, timeout=TIMEOUT)
+    tenant_url, admin_headers = all_routes["token api"]
+    workspace_headers = all_routes["public api"][1]
+    for url, headers in (
+        (tenant_url, admin_headers),
+        (f"{small.url}/sources", workspace_headers),
+        (f"{small.url}/_sandbox/requests", {}),
+        (f"{small.url}/_sandbox/segment/events", {}),
+        (f"{small.url}/_sandbox/segment/deliveries", {}),
+    ):
+        response = requests.get(url, headers=headers, timeout=TIMEOUT)
+        assert response.status_code < 500, (url, response.status_code, response.text)
+
+
+def test_paired_surrogates_and_large_finite_numbers_are_fine() -> None:
+    assert parse_json(b'{"e": "\\ud83d\\ude00", "n": 1e308, "i": 123456789012345678901}') == {
+        "e": "\U0001f600",
+        "n": 1e308,
+        "i": 123456789012345678901,
+    }
+    for raw in (b"1e999", b"[-1e999]", b'"\\ud800"', b'{"\\udc00": 1}', b"9" * 400):
+        with pytest.raises(ValueError):
+            parse_json(raw)

@@ -528,3 +528,22 @@ def test_recorded_excerpts_hide_a_token_echoed_without_its_scheme() -> None:
     scrubbed = _scrub(echoed, secrets)
     for secret in ("pdl_BEARER_SECRET_42", "pdl_ECHOED_SECRET_42", basic.split(" ")[1]):
         assert secret not in scrubbed
+
+
+def test_an_event_no_http_client_can_send_does_not_stop_the_next_ones(fast: Pipeline) -> None:
+    """The delivery loop survives any event: one whose rendered URL cannot even be encoded
+    fails its own job, and the events after it are delivered."""
+    fast.subscribe('type = "track"', url={"@path": "$.properties.hook"})
+
+    bad = fast.track("Bad", properties={"hook": "http://üü.invalid..x/"})
+    good = fast.track("Good", properties={"hook": fast.flow["webhook_url"]})
+    fast.drain()
+
+    (failed,) = fast.attempts(message_id=bad)
+    assert failed["outcome"] == "failed"
+    (delivered,) = fast.attempts(message_id=good)
+    assert delivered["outcome"] == "delivered"
+    assert len(fast.experiences()) == 1
+    later = fast.track("Later", properties={"hook": fast.flow["webhook_url"]})
+    fast.drain()
+    assert [a["outcome"] for a in fast.attempts(message_id=later)] == ["delivered"]
