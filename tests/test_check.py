@@ -9,7 +9,8 @@ import yaml
 
 from components.__main__ import main
 from components.config import load_stack_file
-from tests.test_plan import ROOT, UNSAFE_TRIGGER, make_project
+from tests.fixture_stacks import FIXTURE_STACK_NAMES, fixture_stack
+from tests.test_plan import UNSAFE_TRIGGER, make_project
 
 
 def check(capsys: pytest.CaptureFixture[str], root: Path) -> tuple[int, str, str]:
@@ -22,7 +23,7 @@ def test_repository_stacks_are_all_valid(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     root = make_project(tmp_path)
-    count = len(list((ROOT / "stacks").glob("Pulumi.*.yaml")))
+    count = len(FIXTURE_STACK_NAMES)
 
     code, out, err = check(capsys, root)
 
@@ -32,7 +33,7 @@ def test_repository_stacks_are_all_valid(
 def test_every_problem_is_one_line_prefixed_with_its_file(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    dev = yaml.safe_load((ROOT / "stacks" / "Pulumi.dev.yaml").read_text())
+    dev = yaml.safe_load(fixture_stack("dev").read_text())
     bad_config = yaml.safe_load(yaml.safe_dump(dev))
     bad_config["config"]["segment-pendula:destinations"][0]["flows"][1]["url"] = (
         "http://pendula.app/x"
@@ -116,7 +117,7 @@ def test_check_against_flags_a_stack_whose_credential_endpoints_changed(
 
 
 def test_check_lines_are_escaped(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    dev = yaml.safe_load((ROOT / "stacks" / "Pulumi.dev.yaml").read_text())
+    dev = yaml.safe_load(fixture_stack("dev").read_text())
     dev["config"]["segment-pendula:destinations"][0]["flows"][0]["url"] = (
         "https://evil.example/\x1b[2Jx\nforged line"
     )

@@ -18,6 +18,7 @@ from components.config import (
     parse_stack_config,
     read_stack_file,
 )
+from tests.fixture_stacks import fixture_stack
 from tests.test_endpoints import REFUSED_SEGMENT_URLS
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -399,15 +400,15 @@ def test_sandbox_allows_loopback_http_and_plaintext_tokens() -> None:
 
 
 @pytest.mark.parametrize("stack", ["local", "dev", "staging", "prod"])
-def test_committed_stack_files_are_valid(stack: str) -> None:
-    config = load_stack_file(ROOT / "stacks" / f"Pulumi.{stack}.yaml")
+def test_fixture_stack_files_are_valid(stack: str) -> None:
+    config = load_stack_file(fixture_stack(stack))
     assert config.destinations
     assert config.sandbox is (stack == "local")
     assert config.production is (stack == "prod")
 
 
 def test_stack_file_secure_values_are_masked_and_counted_secret() -> None:
-    values, secret_keys = read_stack_file(ROOT / "stacks" / "Pulumi.dev.yaml")
+    values, secret_keys = read_stack_file(fixture_stack("dev"))
     assert values["pendulaTokens"] == {
         "welcome": "[secret]",
         "upgrade-nudge": "[secret]",
@@ -417,7 +418,7 @@ def test_stack_file_secure_values_are_masked_and_counted_secret() -> None:
 
 
 def test_partly_plaintext_secret_map_is_rejected(tmp_path: Path) -> None:
-    text = (ROOT / "stacks" / "Pulumi.dev.yaml").read_text()
+    text = fixture_stack("dev").read_text()
     text, replaced = re.subn(
         r"    vip:\n      secure: \S+", "    vip: pdl_plaintext_token_value", text
     )

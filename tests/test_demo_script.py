@@ -17,6 +17,7 @@ from sandbox.seed import seed_database
 from sandbox.server import SandboxServer, free_port
 from sandbox.settings import SandboxSettings
 from tests.engine.project import toolchain_problem
+from tests.fixture_stacks import fixture_stack
 from tests.prerequisites import require
 from tests.test_journey import Journey
 
@@ -139,7 +140,7 @@ def test_the_demo_event_step_prints_the_experience(
     settings = SandboxSettings(db_path=tmp_path / "db.sqlite3", subscription_writes_per_minute=0)
     with SandboxServer(settings) as server:
         stack_file = tmp_path / "Pulumi.local.yaml"
-        text = (ROOT / "stacks" / "Pulumi.local.yaml").read_text()
+        text = fixture_stack("local").read_text()
         stack_file.write_text(text.replace("127.0.0.1:8787", f"127.0.0.1:{server.port}"))
         seed_database(settings.db_path, stack_file)
         journey = Journey(server, stack_file)

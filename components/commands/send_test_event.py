@@ -7,7 +7,6 @@ import json
 import sys
 from pathlib import Path
 from typing import Any, TextIO
-from urllib.parse import urlsplit
 
 from components.commands import TerminalOutput
 from components.config import ConfigError, Destination, Flow, StackConfig, load_stack_file
@@ -35,9 +34,6 @@ EXIT_OK = 0
 EXIT_ERROR = 1
 EXIT_REFUSED = 3
 EXIT_REJECTED = 4
-
-SANDBOX_PORT = 8787
-"""``python -m sandbox``'s default port (the local stack's URLs name it)."""
 
 EPILOG = f"""\
 The flow's token is never an argument and never printed. It comes from ${TOKEN_ENV}; else, in
@@ -253,12 +249,11 @@ def _unreachable_hint(config: StackConfig, stack_path: Path, url: str) -> str:
             f"hint: check the flow's url in {stack_path} (Pendula's webhook trigger URL) and "
             "this machine's network or proxy"
         )
-    port = urlsplit(url).port
-    flag = f" --port {port}" if port is not None and port != SANDBOX_PORT else ""
+    # `python -m sandbox --seed` listens on the port the stack's URLs name: no --port needed.
     return (
         f"hint: {stack_path} is a sandbox stack; its flows POST to the local sandbox, which is "
         "not running. Start it in another terminal:\n"
-        f"  venv/bin/python -m sandbox --seed {stack_path}{flag}\n"
+        f"  venv/bin/python -m sandbox --seed {stack_path}\n"
         "or run `make demo`, which starts it and leaves it running."
     )
 
