@@ -28,7 +28,7 @@ import pulumi.runtime
 import pulumi.runtime.config
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from components import endpoints, validators, webhook_url
+from components import endpoints, placeholders, validators, webhook_url
 from components.conditions import ConditionError, conditions_from_yaml, generate_fql, parse_fql
 from components.escaping import escape_terminal
 from components.files import FileError, load_yaml_text, read_text_limited
@@ -310,7 +310,9 @@ def _without_secrets(
             text
             for name, value in _credential_values(values, segment)
             for _, text in _plain_strings(value, name)
-            if len(text) >= 4 and text != SECRET_PLACEHOLDER
+            if len(text) >= 4
+            and text != SECRET_PLACEHOLDER
+            and not placeholders.is_placeholder(text)
         },
         key=len,
         reverse=True,
@@ -330,8 +332,11 @@ def _credential_values(
         yield f"{SEGMENT}:{name}", segment.values[name]
 
 
-def load_from_pulumi() -> StackConfig:
-    """Read and validate the running stack's configuration (inside ``pulumi up``/mocks)."""
+def load_from_pulumi(*, allow_placeholders: bool = False) -> StackConfig:
+    """Read and validate the running stack's configuration (inside ``pulumi up``/mocks).
+
+    A secret that is still ``PLACEHOLDER`` is refused, naming the key and the command that
+    sets it; only the offline review (``allow_placeholders``) runs the program with it."""
     values: dict[str, Any] = {}
     secret_keys: set[str] = set()
     segment_values: dict[str, Any] = {}
@@ -354,11 +359,20 @@ def load_from_pulumi() -> StackConfig:
                 segment_secret.add(name)
         elif namespace not in READ_NAMESPACES:
             other_keys.append(full_key)
+    segment = SegmentConfig(segment_values, frozenset(segment_secret))
+    # A secret still `PLACEHOLDER` passes the offline review but never reaches a resource.
+    unset = [
+        path
+        for key, value in _credential_values(values, segment)
+        for path in placeholders.placeholder_paths(key, value)
+    ]
+    if unset and not allow_placeholders:
+        raise ConfigError(placeholders.placeholder_problems(unset), f"stack '{_stack_name()}'")
     return parse_stack_config(
         values,
         secret_keys,
         source=f"stack '{_stack_name()}'",
-        segment=SegmentConfig(segment_values, frozenset(segment_secret)),
+        segment=segment,
         other_keys=other_keys,
     )
 
@@ -426,6 +440,9 @@ def split_stack_config(config: Mapping[Any, Any], mask: Any) -> StackDocument:
         key = str(raw_key)
         namespace, _, name = key.partition(":")
         masked, all_secure = mask(value)
+        # A secret not set yet (PLACEHOLDER) is no plaintext credential: the key stays secret
+        # offline, and the program refuses it (components/placeholders.py).
+        all_secure = all_secure or placeholders.secure_or_placeholder(value)
         if namespace == PROJECT:
             values[name] = masked
             if all_secure:
@@ -658,11 +675,12 @@ def _token_problems(key: str, flow: FlowConfig, project: _ProjectConfig) -> Iter
             yield f"{key}: name/description only apply to mode 'managed'"
         secret = project.pendula_tokens.get(flow.name)
         if secret is None:
-            yield (
-                f"{tokens_key}: missing; set it with "
-                f"`pulumi config set --secret --path 'pendulaTokens.{flow.name}' <token>`"
-            )
-        elif secret != SECRET_PLACEHOLDER and validators.token_text_problem(secret):
+            yield f"{tokens_key}: missing; {placeholders.how_to_declare(flow.name)}"
+        elif (
+            secret != SECRET_PLACEHOLDER
+            and not placeholders.is_placeholder(secret)
+            and validators.token_text_problem(secret)
+        ):
             # Never echo the value: it is a credential.
             yield f"{tokens_key}: the token {validators.token_text_problem(secret)}"
     else:
@@ -707,7 +725,7 @@ def _secret_storage_problems(
             project.pendula_api_token or "",
             segment_token if isinstance(segment_token, str) else "",
         ]
-        if len(s) >= 4 and s != SECRET_PLACEHOLDER
+        if len(s) >= 4 and s != SECRET_PLACEHOLDER and not placeholders.is_placeholder(s)
     ]
     # One alternation scans each string once, however many flows (and tokens) there are.
     secret_text = re.compile("|".join(map(re.escape, secrets))) if secrets else None

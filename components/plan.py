@@ -22,6 +22,7 @@ from typing import Any
 
 from pulumi.output import Unknown
 
+from components import placeholders
 from components.config import (
     MAX_STACK_FILE_BYTES,
     PROJECT,
@@ -129,7 +130,8 @@ def read_stack_text(text: str, label: str) -> StackInput:
     secrets: set[str] = set()
     split = split_stack_config(config or {}, lambda value: _replace_secure(value, secrets))
     for name in SECRET_KEYS & set(split.values):
-        secrets.update(s for s in _leaf_strings(split.values[name]) if s)
+        leaves = _leaf_strings(split.values[name])
+        secrets.update(s for s in leaves if s and not placeholders.is_placeholder(s))
     provider: dict[str, str | None] = {}
     url = split.segment.values.get("url")
     if url is not None:
@@ -137,7 +139,7 @@ def read_stack_text(text: str, label: str) -> StackInput:
     if "token" in split.segment.values:
         provider["token"] = SECRET
         token = split.segment.values["token"]
-        if isinstance(token, str) and token:
+        if isinstance(token, str) and token and not placeholders.is_placeholder(token):
             secrets.add(token)
     return StackInput(
         label,
@@ -666,6 +668,7 @@ def build_plan(request: PlanRequest) -> dict[str, Any]:
         "violations": [],
         "settings": stack_settings(head.config) if head.config is not None else {},
         "review": [],
+        "notSetYet": _not_set_yet(head_input),
     }
     if head.config is not None and not head.problems:
         document["resources"] = _resource_rows(head)
@@ -682,6 +685,17 @@ def build_plan(request: PlanRequest) -> dict[str, Any]:
     document["status"] = _status(document)
     document["_secrets"] = head_input.secrets | (base_input.secrets if base_input else set())
     return document
+
+
+def _not_set_yet(stack: StackInput) -> list[dict[str, str]]:
+    """Secrets still ``PLACEHOLDER``: fine offline, refused by the program until set."""
+    pairs = [(f"{PROJECT}:{k}", v) for k, v in stack.values.items() if k in SECRET_KEYS]
+    pairs += [(f"segment:{k}", v) for k, v in stack.segment.values.items() if k == "token"]
+    return [
+        {"key": path, "command": placeholders.set_secret_command(path)}
+        for key, value in sorted(pairs)
+        for path in placeholders.placeholder_paths(key, value)
+    ]
 
 
 def _against(
@@ -931,6 +945,12 @@ def _findings_text(document: Mapping[str, Any]) -> list[str]:
         lines += [
             f"  - [{v['policy']}] {v['resource']}: {v['message']}" for v in document["violations"]
         ]
+    if document["notSetYet"]:
+        lines.append(
+            f"Secrets not set yet ({len(document['notSetYet'])}, still {placeholders.PLACEHOLDER}):"
+            " the offline review passes, `pulumi preview` refuses them until you run:"
+        )
+        lines += [f"  {entry['command']}" for entry in document["notSetYet"]]
     if document["status"] == "ok":
         lines.append("Configuration valid; all policies pass.")
     return lines
@@ -964,6 +984,14 @@ def render_markdown(document: Mapping[str, Any]) -> str:
         "policy-violations": "❌ policy violations",
     }[document["status"]]
     lines += ["", f"**Status:** {status}"]
+    if document["notSetYet"]:
+        lines += [
+            "",
+            "> [!NOTE]",
+            f"> **Secrets not set yet** (still `{placeholders.PLACEHOLDER}`): `pulumi preview` "
+            "refuses them until these commands have run:",
+        ]
+        lines += [f"> - {markdown_code(entry['command'])}" for entry in document["notSetYet"]]
     if document["review"]:
         lines += [
             "",

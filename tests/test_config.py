@@ -252,7 +252,9 @@ BAD_CONFIGS: list[tuple[str, dict[str, Any], set[str], str]] = [
         _with("pendulaTokens.welcome", DELETE),
         SECRET,
         f"{P}pendulaTokens.welcome: missing; set it with `pulumi config set --secret --path "
-        "'pendulaTokens.welcome' <token>`",
+        "'segment-pendula:pendulaTokens.welcome' <Pendula API token>`, or until you have the "
+        "token declare `welcome: PLACEHOLDER` under segment-pendula:pendulaTokens (the offline "
+        "review passes; pulumi preview refuses it until the real token is set)",
     ),
     (
         "token with whitespace",

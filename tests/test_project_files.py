@@ -7,6 +7,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 
 from components.config import PROJECT, SECRET_KEYS, _ProjectConfig
@@ -73,6 +74,7 @@ def test_config_table_matches_pulumi_yaml() -> None:
         assert row["secret"] == ("yes" if key in SECRET_KEYS else "no"), key
 
 
+@pytest.mark.stacks
 def test_stack_files_use_only_declared_keys() -> None:
     allowed_providers = {"segment:url", "segment:token"}
     for path in sorted((ROOT / "stacks").glob("Pulumi.*.yaml")):
@@ -105,6 +107,7 @@ def test_requirements_link_the_sdk_like_pulumi_package_add() -> None:
     assert "sdks/segment" in lines
 
 
+@pytest.mark.stacks
 def test_policy_pack_config_agrees_with_each_stack() -> None:
     """The pack's per-stack config repeats stack settings; they must not drift apart."""
     from components.config import load_stack_file
