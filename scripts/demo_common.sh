@@ -7,7 +7,7 @@ STACK_FILE="$ROOT/stacks/Pulumi.$STACK.yaml"
 SANDBOX_HOST=127.0.0.1
 # The sandbox listens on the port the local stack's URLs name (sandbox/port.py); setting
 # SANDBOX_PORT (`SANDBOX_PORT=9000 make demo`) moves the sandbox and those URLs together.
-STACK_PORT="$(sed -n 's|^ *segment:url: *http://127\.0\.0\.1:\([0-9][0-9]*\).*|\1|p' "$STACK_FILE" | head -n 1)"
+STACK_PORT="$(sed -n 's|^ *segment:url: *http://127\.0\.0\.1:\([0-9][0-9]*\).*|\1|p' "$STACK_FILE")"
 SANDBOX_PORT="${SANDBOX_PORT:-${STACK_PORT:-8787}}"
 SANDBOX_URL="http://$SANDBOX_HOST:$SANDBOX_PORT"
 STATE_DIR="$ROOT/.sandbox"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -122,3 +123,15 @@ def test_policy_pack_config_agrees_with_each_stack() -> None:
         assert tuple(pack.allowed_hosts) == config.allowed_pendula_hosts, stack
         assert pack.allow_loopback is config.sandbox, stack
         assert pack.max_mappings_per_destination == config.max_mappings_per_destination, stack
+
+
+def test_files_the_documented_commands_generate_are_git_ignored() -> None:
+    """`--sample-out` as the docs show it and adopt's default import file never show up as
+    untracked files to commit by mistake."""
+    docs = (ROOT / "README.md").read_text() + (ROOT / "docs" / "test-events.md").read_text()
+    samples = set(re.findall(r"--sample-out (\S+)", docs))
+    assert samples, "the docs show --sample-out"
+    generated = [*(s.replace("<flow>", "welcome") for s in samples), "import.prod.json"]
+    for path in generated:
+        ignored = subprocess.run(["git", "check-ignore", "-q", path], cwd=ROOT, check=False)
+        assert ignored.returncode == 0, f"{path} is not git-ignored"

@@ -169,6 +169,7 @@ def _run(args: argparse.Namespace, out: TextIO) -> int:
     print(_indent(pretty), file=out)
 
     if args.sample_out is not None:
+        args.sample_out.parent.mkdir(parents=True, exist_ok=True)  # e.g. samples/, git-ignored
         args.sample_out.write_text(pretty + "\n", encoding="utf-8")
         print(
             f"Wrote the payload sample to {args.sample_out}: paste it as the sample payload of "
