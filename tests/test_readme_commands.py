@@ -62,7 +62,7 @@ DOCS = {
     },
 }
 ALL_TEXT = "\n".join(DOCS.values())
-SUBCOMMANDS = ("check", "plan", "send-test-event", "adopt")
+SUBCOMMANDS = ("check", "plan", "send-test-event", "adopt", "new-stack")
 FLAG = re.compile(r"(?<![\w-])--[a-z][a-z0-9-]*")
 # Pulumi CLI command lines carry pulumi's own flags; they are not ours to check here.
 PULUMI_COMMAND = re.compile(
@@ -608,7 +608,7 @@ def documented_shell_lines() -> list[tuple[str, str]]:
 
 
 RUN_OFFLINE = re.compile(
-    r"^venv/bin/python -m components (?:plan|check)\b"
+    r"^venv/bin/python -m components (?:plan|check|new-stack)\b"
     r"|^venv/bin/python -m components send-test-event .*--dry-run\b"
 )
 """Offline commands: run as written in a scratch copy of the project (git history included)."""
@@ -625,7 +625,15 @@ NOT_RUN = {
     r"^PENDULA_TOKEN=(?:'[^']*'|\S+) venv/bin/python -m components send-test-event --stack (?!local)": (
         "sends to a real Pendula flow"
     ),
-    r"^venv/bin/python -m sandbox ": "a server; the sandbox fixture runs it on a free port",
+    r"^venv/bin/python -m sandbox (?!.*--seed-only)": (
+        "a server; the sandbox fixture runs it on a free port"
+    ),
+    r"^venv/bin/python -m sandbox .*--seed-only$": (
+        "seeds the demo's database; tests/sandbox/test_port_and_reseed.py runs it"
+    ),
+    r"^SANDBOX_PORT=\d+ make demo$": (
+        "make demo on another port; tests/sandbox/test_port_and_reseed.py tests the setting"
+    ),
     r"^pip install ": "installs the package in another repository",
     r"^python3 -m venv policy/venv$": "creates the policy pack's environment",
     r"^policy/venv/bin/pip install ": "installs packages from the package index",
@@ -658,6 +666,7 @@ def scratch_project(tmp_path: Path, sandbox_port: int) -> Path:
     shutil.copy(ROOT / "Pulumi.yaml", root / "Pulumi.yaml")
     # The docs describe the stacks as shipped: their copies under tests/fixtures, not stacks/.
     shutil.copytree(FIXTURE_STACKS, root / "stacks")
+    shutil.copytree(ROOT / "policy" / "config", root / "policy" / "config")  # for new-stack
     shutil.copytree(ROOT / "tests" / "fixtures" / "events", root / "tests" / "fixtures" / "events")
     local = root / "stacks" / "Pulumi.local.yaml"
     local.write_text(local.read_text().replace("127.0.0.1:8787", f"127.0.0.1:{sandbox_port}"))
