@@ -616,6 +616,42 @@ def test_a_sandbox_that_is_not_running_is_named_with_the_command_that_starts_it(
     assert NUDGE_TOKEN not in completed.stdout + completed.stderr
 
 
+def test_a_flow_the_sandbox_does_not_know_says_how_to_seed_it(
+    run: Run, sandbox: SandboxServer, seeded: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A flow added to the stack after the sandbox was seeded (this sandbox has no --seed
+    file to re-read): Pendula's 404, then the command that teaches the sandbox the flow."""
+    stack = seeded / "Pulumi.local.yaml"
+    new_flow = "00000000-0000-4000-8000-0000000000b1"
+
+    def add(config: dict[str, Any]) -> None:
+        flows = config["segment-pendula:destinations"][0]["flows"]
+        url = f"http://127.0.0.1:{sandbox.port}/webhook/inbound/{new_flow}"
+        flows.append({"name": "big-order", "url": url, "enabled": False,
+                      "conditions": {"all": [{"event": {"is": "Signed Up"}}]}})  # fmt: skip
+        config["segment-pendula:pendulaTokens"]["big-order"] = "sandbox-token-big-order"
+
+    write_stack(seeded.parent, sandbox.port, add)
+    argv = ("--flow", "big-order", "--event", str(EVENTS / "signed-up.json"))
+
+    code, out, err = run(seeded, *argv)
+
+    assert code == 4
+    assert "Pendula answered 404: " in out and "this sandbox was started without --seed" in out
+    assert err == (
+        f"hint: the sandbox knows no flow at this URL. A sandbox started with --seed {stack} "
+        "re-reads it for an unknown flow, so check the flow's url there; a sandbox started from "
+        "another file (or without --seed) learns the flows of this one with:\n"
+        f"  venv/bin/python -m sandbox --seed {stack} --seed-only\n"
+    )
+    # The command as printed (with this sandbox's database), then the same event again.
+    sandbox_cli.main(["--seed", str(stack), "--seed-only", "--db", str(sandbox.settings.db_path)])
+    capsys.readouterr()
+    code, out, _ = run(seeded, *argv)
+    assert code == 0, out
+    assert len(experiences(sandbox, new_flow)) == 1
+
+
 def test_the_sandbox_listens_on_the_port_its_stack_names(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:

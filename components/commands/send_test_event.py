@@ -198,7 +198,10 @@ def _run(args: argparse.Namespace, out: TextIO) -> int:
         ) from None
     print(f"Pendula answered {response.status}: {response.text}", file=out)
     if not response.ok:
-        print(_hint(response.status), file=sys.stderr)
+        if config.sandbox and response.status == 404:
+            print(_sandbox_reseed_hint(stack_path), file=sys.stderr)
+        else:
+            print(_hint(response.status), file=sys.stderr)
         return EXIT_REJECTED
     print("Sent: if the flow is active, it runs now. Then enable the mapping.", file=out)
     return EXIT_OK
@@ -256,6 +259,16 @@ def _unreachable_hint(config: StackConfig, stack_path: Path, url: str) -> str:
         "not running. Start it in another terminal:\n"
         f"  venv/bin/python -m sandbox --seed {stack_path}\n"
         "or run `make demo`, which starts it and leaves it running."
+    )
+
+
+def _sandbox_reseed_hint(stack_path: Path) -> str:
+    """The sandbox knows the flows of the stack file it was seeded from."""
+    return (
+        f"hint: the sandbox knows no flow at this URL. A sandbox started with --seed "
+        f"{stack_path} re-reads it for an unknown flow, so check the flow's url there; a "
+        "sandbox started from another file (or without --seed) learns the flows of this one "
+        f"with:\n  venv/bin/python -m sandbox --seed {stack_path} --seed-only"
     )
 
 
