@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.fixture_stacks import ROOT
+from tests.fixture_stacks import FIXTURE_STACKS, ROOT
 
 Config = dict[str, Any]
 BIG_ORDER = {
@@ -94,6 +94,15 @@ def change_conditions(config: Config) -> None:
     flows(config)[0]["conditions"]["all"].append({"user_id": {"starts_with": "SA"}})
 
 
+def as_shipped(root: Path) -> None:
+    """The copy's stacks/ reset to the stacks as shipped, so the edits below apply whatever
+    the user's stacks/ holds now (this test must not depend on it either)."""
+    shutil.rmtree(root / "stacks")
+    shutil.copytree(FIXTURE_STACKS, root / "stacks")
+    for stack in ("qa",):
+        (root / "policy" / "config" / f"{stack}.json").unlink(missing_ok=True)
+
+
 def realistic_edits(root: Path) -> None:
     edit(root, "dev", add_big_order)
     edit(root, "local", add_big_order)
@@ -118,6 +127,7 @@ def stack_facing_tests(root: Path) -> subprocess.CompletedProcess[str]:
 @pytest.fixture
 def edited(tmp_path: Path) -> Path:
     root = copy_repository(tmp_path / "repo")
+    as_shipped(root)
     realistic_edits(root)
     return root
 

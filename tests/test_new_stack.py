@@ -10,13 +10,17 @@ import pytest
 import yaml
 
 from components.__main__ import main
-from tests.fixture_stacks import FIXTURE_STACKS, ROOT
+from tests.fixture_stacks import FIXTURE_STACK_NAMES, FIXTURE_STACKS, ROOT
 from tests.test_plan import make_project
 
 
 def project(tmp_path: Path) -> Path:
+    """The fixture stacks and their policy pack configs (whatever stacks/ holds now)."""
     root = make_project(tmp_path)
-    shutil.copytree(ROOT / "policy" / "config", root / "policy" / "config")
+    (root / "policy" / "config").mkdir(parents=True)
+    for stack in FIXTURE_STACK_NAMES:
+        name = f"{stack}.json"
+        shutil.copy(ROOT / "policy" / "config" / name, root / "policy" / "config" / name)
     return root
 
 

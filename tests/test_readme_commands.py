@@ -44,7 +44,7 @@ from components.trigger import PendulaFlowArgs, PendulaTrigger, PendulaTriggerAr
 from policy.rules import RESOURCE_RULES, STACK_RULES
 from sandbox.seed import seed_database
 from sandbox.server import SandboxServer
-from tests.fixture_stacks import FIXTURE_STACKS
+from tests.fixture_stacks import FIXTURE_STACK_NAMES, FIXTURE_STACKS
 
 ROOT = Path(__file__).resolve().parent.parent
 README = (ROOT / "README.md").read_text(encoding="utf-8")
@@ -666,7 +666,9 @@ def scratch_project(tmp_path: Path, sandbox_port: int) -> Path:
     shutil.copy(ROOT / "Pulumi.yaml", root / "Pulumi.yaml")
     # The docs describe the stacks as shipped: their copies under tests/fixtures, not stacks/.
     shutil.copytree(FIXTURE_STACKS, root / "stacks")
-    shutil.copytree(ROOT / "policy" / "config", root / "policy" / "config")  # for new-stack
+    (root / "policy" / "config").mkdir(parents=True)  # new-stack copies the --from stack's
+    for stack in FIXTURE_STACK_NAMES:
+        shutil.copy(ROOT / "policy" / "config" / f"{stack}.json", root / "policy" / "config")
     shutil.copytree(ROOT / "tests" / "fixtures" / "events", root / "tests" / "fixtures" / "events")
     local = root / "stacks" / "Pulumi.local.yaml"
     local.write_text(local.read_text().replace("127.0.0.1:8787", f"127.0.0.1:{sandbox_port}"))
