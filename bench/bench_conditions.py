@@ -23,7 +23,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.targets import Figure, Target, exit_code, measure  # noqa: E402
-from components.conditions import compile_trigger, parse_fql  # noqa: E402
+from components.fql import compile_trigger, parse_fql  # noqa: E402
 
 TRIGGER = 'type = "track" and match(userId, "SA*") and properties.price >= 100'
 EVENTS = 100_000

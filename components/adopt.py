@@ -24,7 +24,6 @@ from urllib.parse import urlsplit
 import yaml
 
 from components import webhook_url
-from components.conditions import ConditionError, conditions_to_yaml, generate_fql, parse_fql
 from components.config import (
     DEFAULT_ALLOWED_HOSTS,
     DEFAULT_DATA_MAPPING,
@@ -37,6 +36,7 @@ from components.config import (
     canonical_json,
     parse_stack_config,
 )
+from components.fql import ConditionError, conditions_to_yaml, generate_fql, parse_fql
 from components.mapping import MappingError, validate_mapping
 from components.segment_api import SegmentApi
 from components.trigger import (

@@ -29,9 +29,9 @@ import pulumi.runtime.config
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from components import endpoints, placeholders, validators, webhook_url
-from components.conditions import ConditionError, conditions_from_yaml, generate_fql, parse_fql
 from components.escaping import escape_terminal
 from components.files import FileError, load_yaml_text, read_text_limited
+from components.fql import ConditionError, conditions_from_yaml, generate_fql, parse_fql
 from components.mapping import MappingError, validate_mapping
 
 PROJECT = "segment-pendula"

@@ -21,7 +21,7 @@ import re
 from collections.abc import Callable, Mapping
 from typing import Any, Final
 
-from components.conditions import js_number_to_string, js_to_number, js_to_string
+from components.fql import js_number_to_string, js_to_number, js_to_string
 
 __all__ = ["SUPPORTED_DIRECTIVES", "MappingError", "render", "validate_mapping"]
 

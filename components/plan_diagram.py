@@ -15,7 +15,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-from components.conditions import ConditionError, parse_fql
+from components.fql import ConditionError, parse_fql
 from components.offline import DESTINATION_TYPE, SUBSCRIPTION_TYPE
 
 _SAFE: Final = frozenset(

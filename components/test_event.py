@@ -24,9 +24,9 @@ from urllib.parse import urlsplit
 
 import requests
 
-from components.conditions import ConditionError, LeafVerdict, compile_trigger, explain, parse_fql
 from components.config import SECRET_PLACEHOLDER, Flow, TokenMode
 from components.files import MAX_EVENT_FILE_BYTES, FileError, read_text_limited
+from components.fql import ConditionError, LeafVerdict, compile_trigger, explain, parse_fql
 from components.mapping import render
 from components.pendula.flow_token import authorization_header, fingerprint
 from components.trigger import CUSTOM_CONTEXT_HEADER

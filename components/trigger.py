@@ -15,13 +15,13 @@ from typing import Any, NotRequired, TypedDict
 import pulumi
 import pulumi_segment as segment
 
-from components.conditions import ConditionError, generate_fql, parse_fql
 from components.config import (
     DEFAULT_DATA_MAPPING,
     NAME_PATTERN,
     canonical_json,
     custom_context_header,
 )
+from components.fql import ConditionError, generate_fql, parse_fql
 from components.mapping import MappingError, validate_mapping
 from components.pendula import PendulaFlowToken
 
@@ -46,7 +46,7 @@ class PendulaFlowArgs(TypedDict):
     url: pulumi.Input[str]
     """The flow's webhook trigger POST URL, ``https://pendula.app/webhook/inbound/<uuid>``."""
     conditions: NotRequired[Mapping[str, Any]]
-    """Trigger conditions in Segment's own AST (``components.conditions``). Exactly one of
+    """Trigger conditions in Segment's own AST (``components.fql``). Exactly one of
     ``conditions`` and ``trigger``."""
     trigger: NotRequired[str]
     """Raw FQL, accepted only if Segment's parser reads it as written."""

@@ -5,7 +5,7 @@ from pathlib import Path
 
 # The engine starts `python -u -m pulumi.policy <engine address> .` with cwd = this directory
 # and runs it with runpy, so only policy/ itself is on sys.path. The rules live in the package
-# `policy` and check triggers with `components.conditions`, the very parser the program uses,
+# `policy` and check triggers with `components.fql`, the very parser the program uses,
 # so pack and program cannot disagree about FQL. Both sit at the repository root: put the root
 # on the path rather than install a copy of `components` that could drift from the checkout
 # under review (and the `policy` package is not part of the pip distribution at all).

@@ -594,7 +594,7 @@ def check_destination_settings_secret(
 def check_trigger_fql(
     props: Mapping[str, Any], _secret_outputs: Sequence[str], _config: PolicyConfig
 ) -> list[str]:
-    """Segment's runtime parser reads the trigger (``components.conditions.parse_fql``)."""
+    """Segment's runtime parser reads the trigger (``components.fql.parse_fql``)."""
     trigger = _known(props, "trigger")
     fix = (
         "Fix: declare the flow's conditions in the stack file so the trigger is generated, "
@@ -608,10 +608,10 @@ def check_trigger_fql(
     try:
         # Imported here, not at module level: the pack must load (and report this clearly)
         # even where the program's library cannot be imported.
-        conditions = importlib.import_module("components.conditions")
+        conditions = importlib.import_module("components.fql")
     except ImportError as exc:
         return [
-            f"cannot check trigger: components.conditions is not importable "
+            f"cannot check trigger: components.fql is not importable "
             f"({type(exc).__name__}: {exc}). Fix: run the pack from the repository checkout "
             "(policy/__main__.py puts the repository root on sys.path) with the program's "
             "requirements installed in the pack's virtualenv."

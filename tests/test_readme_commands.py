@@ -28,7 +28,7 @@ from components import plan as plan_logic
 from components.commands import adopt as adopt_command
 from components.commands import check as check_command
 from components.commands import send_test_event as send_command
-from components.conditions import YAML_FIELDS, YAML_OPERATORS
+from components.fql import YAML_FIELDS, YAML_OPERATORS
 from components.offline import (
     DESTINATION_TYPE,
     FLOW_TOKEN_TYPE,

@@ -2,7 +2,7 @@
 enabled subscriptions, and each trigger checked the way Segment's Actions runtime does.
 
 actions-core parses a subscription with `parseFql` and filters events with `validate`; an
-unparsable trigger rejects every event with "Invalid subscription : ...". `components.conditions`
+unparsable trigger rejects every event with "Invalid subscription : ...". `components.fql`
 reproduces both (it is imported lazily: it belongs to another part of the project).
 """
 
@@ -30,7 +30,7 @@ def compiled_trigger(trigger: str) -> Matcher | str:
         hit = _cache.get(trigger)
     if hit is not None:
         return hit
-    conditions = importlib.import_module("components.conditions")
+    conditions = importlib.import_module("components.fql")
     result: Matcher | str
     try:
         ast = conditions.parse_fql(trigger)

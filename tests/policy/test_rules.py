@@ -77,7 +77,7 @@ def messages(
 
 @pytest.fixture(autouse=True)
 def fake_conditions(monkeypatch: pytest.MonkeyPatch) -> types.ModuleType:
-    """A stand-in components.conditions that rejects any trigger containing "!!".
+    """A stand-in components.fql that rejects any trigger containing "!!".
 
     It keeps these tests about the policy's wiring and wording; the real parser's verdicts are
     tested in test_real_parser_* and in the conditions module's own tests.
@@ -91,10 +91,10 @@ def fake_conditions(monkeypatch: pytest.MonkeyPatch) -> types.ModuleType:
             raise ConditionError("unexpected token '!' at position 5")
         return {"type": "group", "operator": "and", "children": []}
 
-    module = types.ModuleType("components.conditions")
+    module = types.ModuleType("components.fql")
     module.ConditionError = ConditionError  # type: ignore[attr-defined]
     module.parse_fql = parse_fql  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "components.conditions", module)
+    monkeypatch.setitem(sys.modules, "components.fql", module)
     return module
 
 
@@ -348,17 +348,17 @@ def test_empty_trigger_is_reported() -> None:
 
 
 def test_an_unimportable_parser_fails_closed(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setitem(sys.modules, "components.conditions", None)  # import raises ImportError
+    monkeypatch.setitem(sys.modules, "components.fql", None)  # import raises ImportError
     found = messages(SUBSCRIPTION_TYPE, subscription(), policy="subscription-trigger-fql")
     assert len(found) == 1
-    assert found[0].startswith("cannot check trigger: components.conditions is not importable")
+    assert found[0].startswith("cannot check trigger: components.fql is not importable")
 
 
 def test_real_parser_accepts_a_plain_trigger_and_rejects_garbage(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.delitem(sys.modules, "components.conditions")
-    conditions = pytest.importorskip("components.conditions")
+    monkeypatch.delitem(sys.modules, "components.fql")
+    conditions = pytest.importorskip("components.fql")
     assert messages(SUBSCRIPTION_TYPE, subscription(), policy="subscription-trigger-fql") == []
     garbage = 'event = = "x" ((('
     with pytest.raises(conditions.ConditionError) as raised:

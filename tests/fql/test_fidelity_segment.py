@@ -1,4 +1,4 @@
-"""components.conditions against Segment's own @segment/destination-subscriptions 3.37.0 (Node).
+"""components.fql against Segment's own @segment/destination-subscriptions 3.37.0 (Node).
 
 Each test sends ONE batch to tests/node/oracle.js. Without node_modules the tests skip (fail
 when CI is set). The generated cases are drawn from a fixed seed, so every run checks the same
@@ -12,11 +12,14 @@ import random
 from pathlib import Path
 from typing import Any
 
-from components import conditions as c
+import components.fql as c
+from components.fql.checks import same_ast
+from components.fql.segment_generator import segment_generate
+from components.fql.segment_parser import SegmentParseError, segment_parse
 from tests.node.oracle_client import as_json, run_oracle
 
 FIXTURE = json.loads(
-    (Path(__file__).parent / "fixtures" / "conditions" / "segment_cases.json").read_text()
+    (Path(__file__).parent.parent / "fixtures" / "conditions" / "segment_cases.json").read_text()
 )
 SEED = 20240611
 GENERATED_ASTS = 6000
@@ -205,8 +208,8 @@ def _ours(function: Any, *args: Any) -> dict[str, Any]:
 
 def _port_parse(text: str) -> dict[str, Any]:
     try:
-        return {"ok": as_json(c._segment_parse(text))}
-    except c._SegmentParseError:
+        return {"ok": as_json(segment_parse(text))}
+    except SegmentParseError:
         return {"error": True}
 
 
@@ -227,7 +230,7 @@ def test_published_asts_generate_segment_text() -> None:
     read_back = run_oracle([{"op": "parse", "fql": r["ok"]} for r in results])
     rejected = []
     for ast, text, back in zip(asts, results, read_back, strict=True):
-        assert c._segment_generate(ast) == text["ok"]
+        assert segment_generate(ast) == text["ok"]
         try:
             assert c.generate_fql(ast) == text["ok"]
         except c.ConditionError:
@@ -258,7 +261,7 @@ def test_segment_parser_port_matches_on_generated_text() -> None:
     cases: list[dict[str, Any]] = []
     texts = []
     for ast in asts:
-        text = c._segment_generate(ast)
+        text = segment_generate(ast)
         texts.append(text)
         cases += [{"op": "generate", "ast": ast}, {"op": "parse", "fql": text}]
     results = run_oracle(cases)
@@ -274,7 +277,7 @@ def test_segment_parser_port_matches_on_generated_text() -> None:
         if "ok" in ours:
             accepted += 1
             assert ours["ok"] == text
-            assert c._same_ast(parsed["ok"], ast), (text, parsed["ok"])
+            assert same_ast(parsed["ok"], ast), (text, parsed["ok"])
             assert as_json(c.parse_fql(text)) == parsed["ok"]
     assert accepted > 1000  # the generator must exercise the safe subset, not just rejections
 
