@@ -29,9 +29,10 @@ import pulumi.runtime.config
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from components import endpoints, placeholders, validators, webhook_url
-from components.escaping import escape_terminal
 from components.files import FileError, load_yaml_text, read_text_limited
 from components.fql import ConditionError, conditions_from_yaml, generate_fql, parse_fql
+from components.fql.caret import escape_parts, lay_out, with_caret
+from components.fql.suggest import suggest_conditions
 from components.mapping import MappingError, validate_mapping
 
 PROJECT = "segment-pendula"
@@ -74,9 +75,11 @@ class ConfigError(ValueError):
     def __init__(self, problems: list[str], source: str = "stack configuration") -> None:
         # The engine prints this message as is: whatever a value holds is made visible, and a
         # line break in a value cannot forge another problem line.
-        problems = [escape_terminal(problem) for problem in problems]
+        # A trigger problem may carry a caret block (components/fql/caret.py): its parts are
+        # escaped one by one, and it is laid out on indented lines under the problem.
+        problems = [escape_parts(problem) for problem in problems]
         self.problems = problems
-        lines = "\n".join(f"  - {p}" for p in problems)
+        lines = "\n".join(f"  - {lay_out(p)}" for p in problems)
         noun = "problem" if len(problems) == 1 else "problems"
         super().__init__(f"{len(problems)} {noun} in {source}:\n{lines}")
 
@@ -642,10 +645,9 @@ def _trigger_problems(f_key: str, flow: FlowConfig) -> Iterator[str]:
         try:
             parse_fql(flow.trigger)
         except ConditionError as exc:
-            yield (
-                f"{f_key}.trigger: {exc}. Rewrite it as 'conditions', or set "
-                "unsafeTrigger: true to keep it verbatim at your own risk"
-            )
+            # Never "set unsafeTrigger: true": the policy pack refuses every trigger that
+            # parse_fql refuses, so only the conditions form can work.
+            yield with_caret(f"{f_key}.trigger: {exc}. {suggest_conditions(flow.trigger)}", exc)
 
 
 def _custom_context_problems(key: str, value: str | dict[str, Any] | None) -> Iterator[str]:

@@ -48,6 +48,7 @@ from components.files import (
     read_project_file,
     read_text_limited,
 )
+from components.fql.caret import lay_out, without_caret
 from components.mapping import MappingError, render
 from components.offline import (
     DESTINATION_TYPE,
@@ -788,7 +789,8 @@ def redact(text: str, document: Mapping[str, Any]) -> str:
 
 def render_json(document: Mapping[str, Any]) -> str:
     """Stable, machine-readable: sorted keys, two-space indent, ASCII only (``escape_json``)."""
-    return escape_json(public(document), indent=2) + "\n"
+    shown = public(document) | {"problems": [without_caret(p) for p in document["problems"]]}
+    return escape_json(shown, indent=2) + "\n"
 
 
 def _value(value: Any) -> str:
@@ -828,7 +830,8 @@ def _terminal_safe(value: Any) -> Any:
 
 def render_text(document: Mapping[str, Any]) -> str:
     """For terminals: every value escaped (``escape_terminal``) before it is laid out."""
-    document = _terminal_safe(dict(document))
+    problems = [lay_out(p) for p in document["problems"]]  # caret blocks on their own lines
+    document = _terminal_safe(dict(document)) | {"problems": problems}
     lines = [
         f"Stack {document['stack']} ({document['stackFile']}): offline plan, nothing is "
         "deployed; secure values are not decrypted.",
@@ -1033,7 +1036,7 @@ def render_markdown(document: Mapping[str, Any]) -> str:
         lines += _md_destination(destination)
     if document["problems"]:
         lines += ["", "### Configuration problems", ""]
-        lines += [f"- {escape_markdown(p)}" for p in document["problems"]]
+        lines += [f"- {escape_markdown(without_caret(p))}" for p in document["problems"]]
     if document["violations"]:
         lines += [
             "",

@@ -126,3 +126,49 @@ def test_check_lines_are_escaped(tmp_path: Path, capsys: pytest.CaptureFixture[s
     assert code == 1
     assert "\x1b" not in out
     assert all(line.startswith(str(root / "stacks")) for line in out.splitlines())
+
+
+def test_a_trigger_that_does_not_parse_gets_column_caret_and_the_conditions_form(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    dev = yaml.safe_load(fixture_stack("dev").read_text())
+    flow = dev["config"]["segment-pendula:destinations"][0]["flows"][0]
+    del flow["conditions"]
+    flow["trigger"] = 'type = "track" and evnt = "Signed Up"'
+    root = make_project(tmp_path, {"Pulumi.dev.yaml": yaml.safe_dump(dev)})
+
+    code, out, err = check(capsys, root)
+
+    path = root / "stacks" / "Pulumi.dev.yaml"
+    assert (code, err) == (1, "1 problem(s) in 1 stack file(s)\n")
+    assert out == (
+        f'{path}: segment-pendula:destinations[0].flows[0].trigger: trigger \'type = "track" '
+        "and evnt = \"Signed Up\"', column 20: unsupported field 'evnt'; Segment's trigger "
+        "parser reads only type, event, name, userId, properties.*, traits.*, context.*. "
+        "Did you mean conditions: {all: [{event_type: {is: track}}, {event: {is: Signed Up}}]}\n"
+        '      type = "track" and evnt = "Signed Up"\n'
+        "                         ^^^^\n"
+    )
+    # Never "set unsafeTrigger: true": the policy pack would refuse that trigger anyway.
+    assert "unsafeTrigger" not in out
+
+
+def test_a_trigger_segment_misreads_gets_its_exact_conditions_form(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    dev = yaml.safe_load(fixture_stack("dev").read_text())
+    flow = dev["config"]["segment-pendula:destinations"][0]["flows"][0]
+    del flow["conditions"]
+    flow["trigger"] = "event = 'Signed Up'"
+    root = make_project(tmp_path, {"Pulumi.dev.yaml": yaml.safe_dump(dev)})
+
+    code, out, _ = check(capsys, root)
+
+    assert code == 1
+    lines = out.splitlines()
+    assert lines[0].endswith(
+        "column 9: single-quoted value 'Signed Up': Segment's parser keeps the quotes as part of "
+        "the value, so it never matches; use double quotes. "
+        "Did you mean conditions: {all: [{event: {is: Signed Up}}]}"
+    )
+    assert lines[1:] == ["      event = 'Signed Up'", "              ^^^^^^^^^^^"]

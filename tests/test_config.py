@@ -725,3 +725,17 @@ def test_config_errors_show_control_characters_escaped() -> None:
     problems = problems_of(values)
     assert problems and all("\x1b" not in p and "\u202e" not in p for p in problems)
     assert any("\\x1b[2J\\u202ex" in p for p in problems)
+
+
+def test_the_engine_shows_a_bad_triggers_caret_under_its_problem() -> None:
+    """ConfigError's message is what `pulumi preview` prints: the caret block on indented
+    lines under the problem, each part escaped."""
+    with pytest.raises(ConfigError) as caught:
+        parse_stack_config(_raw_trigger("type = track\x1b[2J"), SECRET)
+    message = str(caught.value)
+    assert message.startswith("1 problem in stack:\n  - ")
+    assert (
+        "', column 13: cannot read it: expected termination character after identifier" in message
+    )
+    assert message.endswith("\n      type = track\\x1b[2J\n                  ^^^^")
+    assert "\x1b" not in message
