@@ -24,8 +24,9 @@ toolchain:
 	bash toolchain/build.sh
 
 ## Run the whole test suite; the real-engine tests (tests/engine) need `make toolchain` first.
+## -rs lists every skipped test with its reason (and one line sums up the real-engine ones).
 test: setup
-	$(PY) -m pytest
+	$(PY) -m pytest -rs
 
 ## Linters and type checks (CI runs them before the tests).
 lint: setup

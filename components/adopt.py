@@ -36,7 +36,7 @@ from components.config import (
     canonical_json,
     parse_stack_config,
 )
-from components.engine_yaml import resolve_plain
+from components.engine_yaml import EngineYamlDumper
 from components.fql import ConditionError, conditions_to_yaml, generate_fql, parse_fql
 from components.mapping import MappingError, validate_mapping
 from components.segment_api import SegmentApi
@@ -533,22 +533,10 @@ class _Inline(dict[str, Any]):
     """A mapping of scalars, written in flow style like ``event: {is: Signed Up}``."""
 
 
-class _StackDumper(yaml.SafeDumper):
+class _StackDumper(EngineYamlDumper):
     """Block style, except ``_Inline`` leaves, matching the hand-written stack files."""
 
 
-def _represent_str(dumper: yaml.SafeDumper, data: str) -> yaml.ScalarNode:
-    """Quote a string the engine would read as something else (``0o17``, ``1e3``, ``2024-01-31``).
-
-    PyYAML quotes by YAML 1.1's rules; the engine reads YAML 1.2 with yaml.v3's, so a plain
-    ``0o17`` written by PyYAML would come back as the number 15.
-    """
-    if resolve_plain(data) != data or not isinstance(resolve_plain(data), str):
-        return dumper.represent_scalar("tag:yaml.org,2002:str", data, style='"')
-    return dumper.represent_str(data)
-
-
-_StackDumper.add_representer(str, _represent_str)
 _StackDumper.add_representer(
     _Inline,
     lambda dumper, data: dumper.represent_mapping("tag:yaml.org,2002:map", data, flow_style=True),

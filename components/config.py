@@ -28,9 +28,10 @@ import pulumi.runtime
 import pulumi.runtime.config
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from components import endpoints, redaction, stack_config, validators, webhook_url
-from components.escaping import escape_terminal
+from components import endpoints, placeholders, redaction, stack_config, validators, webhook_url
 from components.fql import ConditionError, conditions_from_yaml, generate_fql, parse_fql
+from components.fql.caret import escape_parts, lay_out, with_caret
+from components.fql.suggest import suggest_conditions
 from components.mapping import MappingError, validate_mapping
 from components.stack_config import (
     ResolvedStack,
@@ -77,9 +78,11 @@ class ConfigError(ValueError):
     def __init__(self, problems: list[str], source: str = "stack configuration") -> None:
         # The engine prints this message as is: whatever a value holds is made visible, and a
         # line break in a value cannot forge another problem line.
-        problems = [escape_terminal(problem) for problem in problems]
+        # A trigger problem may carry a caret block (components/fql/caret.py): its parts are
+        # escaped one by one, and it is laid out on indented lines under the problem.
+        problems = [escape_parts(problem) for problem in problems]
         self.problems = problems
-        lines = "\n".join(f"  - {p}" for p in problems)
+        lines = "\n".join(f"  - {lay_out(p)}" for p in problems)
         noun = "problem" if len(problems) == 1 else "problems"
         super().__init__(f"{len(problems)} {noun} in {source}:\n{lines}")
 
@@ -349,7 +352,9 @@ def _without_secrets(
             text
             for name, value in _credential_values(values, segment)
             for _, text in _plain_strings(value, name)
-            if len(text) >= 4 and text != SECRET_PLACEHOLDER
+            if len(text) >= 4
+            and text != SECRET_PLACEHOLDER
+            and not placeholders.is_placeholder(text)
         },
         key=len,
         reverse=True,
@@ -369,8 +374,11 @@ def _credential_values(
         yield f"{SEGMENT}:{name}", segment.values[name]
 
 
-def load_from_pulumi() -> StackConfig:
-    """Read and validate the running stack's configuration (inside ``pulumi up``/mocks)."""
+def load_from_pulumi(*, allow_placeholders: bool = False) -> StackConfig:
+    """Read and validate the running stack's configuration (inside ``pulumi up``/mocks).
+
+    A secret that is still ``PLACEHOLDER`` is refused, naming the key and the command that
+    sets it; only the offline review (``allow_placeholders``) runs the program with it."""
     values: dict[str, Any] = {}
     secret_keys: set[str] = set()
     segment_values: dict[str, Any] = {}
@@ -398,11 +406,20 @@ def load_from_pulumi() -> StackConfig:
             other_values[full_key] = None if raw is None else decode_config_text(raw)
             if pulumi.runtime.is_config_secret(full_key):
                 other_secret.add(full_key)
+    segment = SegmentConfig(segment_values, frozenset(segment_secret))
+    # A secret still `PLACEHOLDER` passes the offline review but never reaches a resource.
+    unset = [
+        path
+        for key, value in _credential_values(values, segment)
+        for path in placeholders.placeholder_paths(key, value)
+    ]
+    if unset and not allow_placeholders:
+        raise ConfigError(placeholders.placeholder_problems(unset), f"stack '{_stack_name()}'")
     return parse_stack_config(
         values,
         secret_keys,
         source=f"stack '{_stack_name()}'",
-        segment=SegmentConfig(segment_values, frozenset(segment_secret)),
+        segment=segment,
         other_keys=other_keys,
         other_secret_keys=other_secret,
         other_values=other_values,
@@ -493,6 +510,9 @@ def split_stack_config(config: Mapping[Any, Any], mask: Any) -> StackDocument:
         key = str(raw_key)
         namespace, _, name = key.partition(":")
         masked, all_secure = mask(value)
+        # A secret not set yet (PLACEHOLDER) is no plaintext credential: the key stays secret
+        # offline, and the program refuses it (components/placeholders.py).
+        all_secure = all_secure or placeholders.secure_or_placeholder(value)
         if namespace == PROJECT:
             values[name] = masked
             if all_secure:
@@ -685,10 +705,9 @@ def _trigger_problems(f_key: str, flow: FlowConfig) -> Iterator[str]:
         try:
             parse_fql(flow.trigger)
         except ConditionError as exc:
-            yield (
-                f"{f_key}.trigger: {exc}. Rewrite it as 'conditions', or set "
-                "unsafeTrigger: true to keep it verbatim at your own risk"
-            )
+            # Never "set unsafeTrigger: true": the policy pack refuses every trigger that
+            # parse_fql refuses, so only the conditions form can work.
+            yield with_caret(f"{f_key}.trigger: {exc}. {suggest_conditions(flow.trigger)}", exc)
 
 
 def _custom_context_problems(key: str, value: str | dict[str, Any] | None) -> Iterator[str]:
@@ -718,11 +737,12 @@ def _token_problems(key: str, flow: FlowConfig, project: _ProjectConfig) -> Iter
             yield f"{key}: name/description only apply to mode 'managed'"
         secret = project.pendula_tokens.get(flow.name)
         if secret is None:
-            yield (
-                f"{tokens_key}: missing; set it with "
-                f"`pulumi config set --secret --path 'pendulaTokens.{flow.name}' <token>`"
-            )
-        elif secret != SECRET_PLACEHOLDER and validators.token_text_problem(secret):
+            yield f"{tokens_key}: missing; {placeholders.how_to_declare(flow.name)}"
+        elif (
+            secret != SECRET_PLACEHOLDER
+            and not placeholders.is_placeholder(secret)
+            and validators.token_text_problem(secret)
+        ):
             # Never echo the value: it is a credential.
             yield f"{tokens_key}: the token {validators.token_text_problem(secret)}"
     else:
@@ -767,7 +787,7 @@ def _secret_storage_problems(
             project.pendula_api_token or "",
             segment_token if isinstance(segment_token, str) else "",
         ]
-        if len(s) >= 4 and s != SECRET_PLACEHOLDER
+        if len(s) >= 4 and s != SECRET_PLACEHOLDER and not placeholders.is_placeholder(s)
     ]
     # One alternation scans each string once, however many flows (and tokens) there are.
     secret_text = re.compile("|".join(map(re.escape, secrets))) if secrets else None

@@ -307,3 +307,28 @@ def load_engine_yaml(text: str, label: str) -> Any:
         loader.dispose()
     check_expanded_size(document, label)
     return document
+
+
+class EngineYamlDumper(yaml.SafeDumper):
+    """PyYAML's safe dumper, quoting every string the engine would read back as another type.
+
+    PyYAML quotes by YAML 1.1's rules; the engine reads yaml.v3's, so a plain ``0o17`` written
+    by PyYAML would come back as the number 15. Everything we write for a user to paste into a
+    stack file (adopt's stack file, a suggested ``conditions`` form) goes through this dumper.
+    """
+
+
+def _represent_str(dumper: yaml.SafeDumper, data: str) -> yaml.ScalarNode:
+    resolved = resolve_plain(data)
+    if not isinstance(resolved, str) or resolved != data:
+        return dumper.represent_scalar("tag:yaml.org,2002:str", data, style='"')
+    return dumper.represent_str(data)
+
+
+EngineYamlDumper.add_representer(str, _represent_str)
+
+
+def dump_engine_yaml(value: Any, **options: Any) -> str:
+    """``value`` as YAML that the engine reads back as exactly ``value``."""
+    text: str = yaml.dump(value, Dumper=EngineYamlDumper, **options)
+    return text

@@ -22,6 +22,7 @@ from typing import Any
 
 from pulumi.output import Unknown
 
+from components import placeholders
 from components.config import (
     PROJECT,
     SECRET_KEYS,
@@ -44,6 +45,7 @@ from components.files import (
     FileError,
     read_project_file,
 )
+from components.fql.caret import lay_out, without_caret
 from components.mapping import MappingError, render
 from components.offline import (
     DESTINATION_TYPE,
@@ -145,7 +147,8 @@ def stack_input(resolved: ResolvedStack) -> StackInput:
     secrets: set[str] = set()
     split = split_resolved(resolved, lambda value: _replace_secure(value, secrets))
     for name in SECRET_KEYS & set(split.values):
-        secrets.update(s for s in _leaf_strings(split.values[name]) if s)
+        leaves = _leaf_strings(split.values[name])
+        secrets.update(s for s in leaves if s and not placeholders.is_placeholder(s))
     provider: dict[str, str | None] = {}
     url = split.segment.values.get("url")
     if url is not None:
@@ -153,7 +156,7 @@ def stack_input(resolved: ResolvedStack) -> StackInput:
     if "token" in split.segment.values:
         provider["token"] = SECRET
         token = split.segment.values["token"]
-        if isinstance(token, str) and token:
+        if isinstance(token, str) and token and not placeholders.is_placeholder(token):
             secrets.add(token)
     return StackInput(
         resolved.label,
@@ -703,6 +706,7 @@ def build_plan(request: PlanRequest) -> dict[str, Any]:
         "settings": stack_settings(head.config) if head.config is not None else {},
         "review": [],
         "environment": list(head_input.environment),
+        "notSetYet": _not_set_yet(head_input),
     }
     if head.config is not None and not head.problems:
         document["resources"] = _resource_rows(head)
@@ -729,6 +733,17 @@ def environment_notice(environments: Sequence[str]) -> str:
         "offline (their values can add or override config, including where credentials are "
         "sent); this plan shows only the stack file and Pulumi.yaml"
     )
+
+
+def _not_set_yet(stack: StackInput) -> list[dict[str, str]]:
+    """Secrets still ``PLACEHOLDER``: fine offline, refused by the program until set."""
+    pairs = [(f"{PROJECT}:{k}", v) for k, v in stack.values.items() if k in SECRET_KEYS]
+    pairs += [(f"segment:{k}", v) for k, v in stack.segment.values.items() if k == "token"]
+    return [
+        {"key": path, "command": placeholders.set_secret_command(path)}
+        for key, value in sorted(pairs)
+        for path in placeholders.placeholder_paths(key, value)
+    ]
 
 
 def _against(
@@ -822,7 +837,8 @@ def redact(text: str, document: Mapping[str, Any], *, structured: bool = False) 
 
 def render_json(document: Mapping[str, Any]) -> str:
     """Stable, machine-readable: sorted keys, two-space indent, ASCII only (``escape_json``)."""
-    return escape_json(public(document), indent=2) + "\n"
+    shown = public(document) | {"problems": [without_caret(p) for p in document["problems"]]}
+    return escape_json(shown, indent=2) + "\n"
 
 
 def _value(value: Any) -> str:
@@ -862,7 +878,8 @@ def _terminal_safe(value: Any) -> Any:
 
 def render_text(document: Mapping[str, Any]) -> str:
     """For terminals: every value escaped (``escape_terminal``) before it is laid out."""
-    document = _terminal_safe(dict(document))
+    problems = [lay_out(p) for p in document["problems"]]  # caret blocks on their own lines
+    document = _terminal_safe(dict(document)) | {"problems": problems}
     lines = [
         f"Stack {document['stack']} ({document['stackFile']}): offline plan, nothing is "
         "deployed; secure values are not decrypted.",
@@ -981,6 +998,12 @@ def _findings_text(document: Mapping[str, Any]) -> list[str]:
         lines += [
             f"  - [{v['policy']}] {v['resource']}: {v['message']}" for v in document["violations"]
         ]
+    if document["notSetYet"]:
+        lines.append(
+            f"Secrets not set yet ({len(document['notSetYet'])}, still {placeholders.PLACEHOLDER}):"
+            " the offline review passes, `pulumi preview` refuses them until you run:"
+        )
+        lines += [f"  {entry['command']}" for entry in document["notSetYet"]]
     if document["status"] == "ok":
         lines.append("Configuration valid; all policies pass.")
     return lines
@@ -1017,6 +1040,14 @@ def render_markdown(document: Mapping[str, Any]) -> str:
     if document["environment"]:
         notice = escape_markdown(environment_notice(document["environment"]))
         lines += ["", "> [!CAUTION]", f"> **Not reviewable offline**: {notice}"]
+    if document["notSetYet"]:
+        lines += [
+            "",
+            "> [!NOTE]",
+            f"> **Secrets not set yet** (still `{placeholders.PLACEHOLDER}`): `pulumi preview` "
+            "refuses them until these commands have run:",
+        ]
+        lines += [f"> - {markdown_code(entry['command'])}" for entry in document["notSetYet"]]
     if document["review"]:
         lines += [
             "",
@@ -1058,7 +1089,7 @@ def render_markdown(document: Mapping[str, Any]) -> str:
         lines += _md_destination(destination)
     if document["problems"]:
         lines += ["", "### Configuration problems", ""]
-        lines += [f"- {escape_markdown(p)}" for p in document["problems"]]
+        lines += [f"- {escape_markdown(without_caret(p))}" for p in document["problems"]]
     if document["violations"]:
         lines += [
             "",

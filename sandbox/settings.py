@@ -30,3 +30,6 @@ class SandboxSettings:
     """General Public API limit per workspace; the real figure is undocumented (0 lifts it)."""
     max_body_bytes: int = 4 * 1024 * 1024
     """Largest request body any route accepts; larger ones get 413 before being read whole."""
+    seed_stack: Path | None = None
+    """The sandbox stack file seeded at start (`--seed`). A webhook for a flow the sandbox does
+    not know re-seeds from it first, so flows added to the stack work without a restart."""

@@ -5,7 +5,10 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 STACK=local
 STACK_FILE="$ROOT/stacks/Pulumi.$STACK.yaml"
 SANDBOX_HOST=127.0.0.1
-SANDBOX_PORT=8787            # fixed: the local stack file's URLs name this port
+# The sandbox listens on the port the local stack's URLs name (sandbox/port.py); setting
+# SANDBOX_PORT (`SANDBOX_PORT=9000 make demo`) moves the sandbox and those URLs together.
+STACK_PORT="$(sed -n 's|^ *segment:url: *http://127\.0\.0\.1:\([0-9][0-9]*\).*|\1|p' "$STACK_FILE")"
+SANDBOX_PORT="${SANDBOX_PORT:-${STACK_PORT:-8787}}"
 SANDBOX_URL="http://$SANDBOX_HOST:$SANDBOX_PORT"
 STATE_DIR="$ROOT/.sandbox"
 PID_FILE="$STATE_DIR/sandbox.pid"
@@ -84,6 +87,7 @@ start_sandbox() {
     echo $! >"$PID_FILE"
     for _ in $(seq 1 100); do
         if sandbox_answers; then
+            grep '^moved ' "$LOG_FILE" || true
             sed -n '/^seeded/,/^INFO/p' "$LOG_FILE" | grep -v '^INFO' || true
             echo "sandbox running on $SANDBOX_URL (pid $(cat "$PID_FILE"), log $LOG_FILE)"
             return 0

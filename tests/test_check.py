@@ -9,7 +9,8 @@ import yaml
 
 from components.__main__ import main
 from components.config import load_stack_file
-from tests.test_plan import ROOT, UNSAFE_TRIGGER, make_project
+from tests.fixture_stacks import FIXTURE_STACK_NAMES, fixture_stack
+from tests.test_plan import UNSAFE_TRIGGER, make_project
 
 
 def check(capsys: pytest.CaptureFixture[str], root: Path) -> tuple[int, str, str]:
@@ -22,7 +23,7 @@ def test_repository_stacks_are_all_valid(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     root = make_project(tmp_path)
-    count = len(list((ROOT / "stacks").glob("Pulumi.*.yaml")))
+    count = len(FIXTURE_STACK_NAMES)
 
     code, out, err = check(capsys, root)
 
@@ -32,7 +33,7 @@ def test_repository_stacks_are_all_valid(
 def test_every_problem_is_one_line_prefixed_with_its_file(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    dev = yaml.safe_load((ROOT / "stacks" / "Pulumi.dev.yaml").read_text())
+    dev = yaml.safe_load(fixture_stack("dev").read_text())
     bad_config = yaml.safe_load(yaml.safe_dump(dev))
     bad_config["config"]["segment-pendula:destinations"][0]["flows"][1]["url"] = (
         "http://pendula.app/x"
@@ -116,7 +117,7 @@ def test_check_against_flags_a_stack_whose_credential_endpoints_changed(
 
 
 def test_check_lines_are_escaped(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    dev = yaml.safe_load((ROOT / "stacks" / "Pulumi.dev.yaml").read_text())
+    dev = yaml.safe_load(fixture_stack("dev").read_text())
     dev["config"]["segment-pendula:destinations"][0]["flows"][0]["url"] = (
         "https://evil.example/\x1b[2Jx\nforged line"
     )
@@ -125,3 +126,49 @@ def test_check_lines_are_escaped(tmp_path: Path, capsys: pytest.CaptureFixture[s
     assert code == 1
     assert "\x1b" not in out
     assert all(line.startswith(str(root / "stacks")) for line in out.splitlines())
+
+
+def test_a_trigger_that_does_not_parse_gets_column_caret_and_the_conditions_form(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    dev = yaml.safe_load(fixture_stack("dev").read_text())
+    flow = dev["config"]["segment-pendula:destinations"][0]["flows"][0]
+    del flow["conditions"]
+    flow["trigger"] = 'type = "track" and evnt = "Signed Up"'
+    root = make_project(tmp_path, {"Pulumi.dev.yaml": yaml.safe_dump(dev)})
+
+    code, out, err = check(capsys, root)
+
+    path = root / "stacks" / "Pulumi.dev.yaml"
+    assert (code, err) == (1, "1 problem(s) in 1 stack file(s)\n")
+    assert out == (
+        f'{path}: segment-pendula:destinations[0].flows[0].trigger: trigger \'type = "track" '
+        "and evnt = \"Signed Up\"', column 20: unsupported field 'evnt'; Segment's trigger "
+        "parser reads only type, event, name, userId, properties.*, traits.*, context.*. "
+        "Did you mean conditions: {all: [{event_type: {is: track}}, {event: {is: Signed Up}}]}\n"
+        '      type = "track" and evnt = "Signed Up"\n'
+        "                         ^^^^\n"
+    )
+    # Never "set unsafeTrigger: true": the policy pack would refuse that trigger anyway.
+    assert "unsafeTrigger" not in out
+
+
+def test_a_trigger_segment_misreads_gets_its_exact_conditions_form(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    dev = yaml.safe_load(fixture_stack("dev").read_text())
+    flow = dev["config"]["segment-pendula:destinations"][0]["flows"][0]
+    del flow["conditions"]
+    flow["trigger"] = "event = 'Signed Up'"
+    root = make_project(tmp_path, {"Pulumi.dev.yaml": yaml.safe_dump(dev)})
+
+    code, out, _ = check(capsys, root)
+
+    assert code == 1
+    lines = out.splitlines()
+    assert lines[0].endswith(
+        "column 9: single-quoted value 'Signed Up': Segment's parser keeps the quotes as part of "
+        "the value, so it never matches; use double quotes. "
+        "Did you mean conditions: {all: [{event: {is: Signed Up}}]}"
+    )
+    assert lines[1:] == ["      event = 'Signed Up'", "              ^^^^^^^^^^^"]

@@ -20,6 +20,7 @@ from components.config import (
     read_stack_document,
     read_stack_file,
 )
+from tests.fixture_stacks import fixture_stack
 from tests.test_endpoints import REFUSED_SEGMENT_URLS
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -253,7 +254,9 @@ BAD_CONFIGS: list[tuple[str, dict[str, Any], set[str], str]] = [
         _with("pendulaTokens.welcome", DELETE),
         SECRET,
         f"{P}pendulaTokens.welcome: missing; set it with `pulumi config set --secret --path "
-        "'pendulaTokens.welcome' <token>`",
+        "'segment-pendula:pendulaTokens.welcome' <Pendula API token>`, or until you have the "
+        "token declare `welcome: PLACEHOLDER` under segment-pendula:pendulaTokens (the offline "
+        "review passes; pulumi preview refuses it until the real token is set)",
     ),
     (
         "token with whitespace",
@@ -401,15 +404,15 @@ def test_sandbox_allows_loopback_http_and_plaintext_tokens() -> None:
 
 
 @pytest.mark.parametrize("stack", ["local", "dev", "staging", "prod"])
-def test_committed_stack_files_are_valid(stack: str) -> None:
-    config = load_stack_file(ROOT / "stacks" / f"Pulumi.{stack}.yaml")
+def test_fixture_stack_files_are_valid(stack: str) -> None:
+    config = load_stack_file(fixture_stack(stack))
     assert config.destinations
     assert config.sandbox is (stack == "local")
     assert config.production is (stack == "prod")
 
 
 def test_stack_file_secure_values_are_masked_and_counted_secret() -> None:
-    values, secret_keys = read_stack_file(ROOT / "stacks" / "Pulumi.dev.yaml")
+    values, secret_keys = read_stack_file(fixture_stack("dev"))
     assert values["pendulaTokens"] == {
         "welcome": "[secret]",
         "upgrade-nudge": "[secret]",
@@ -419,7 +422,7 @@ def test_stack_file_secure_values_are_masked_and_counted_secret() -> None:
 
 
 def test_partly_plaintext_secret_map_is_rejected(tmp_path: Path) -> None:
-    text = (ROOT / "stacks" / "Pulumi.dev.yaml").read_text()
+    text = fixture_stack("dev").read_text()
     text, replaced = re.subn(
         r"    vip:\n      secure: \S+", "    vip: pdl_plaintext_token_value", text
     )
@@ -865,3 +868,17 @@ def test_credentials_inside_other_namespaces_values_are_refused(
         problems = []
     assert any(p.startswith(key) and where in p for p in problems), problems
     assert not any(PLAIN_CREDENTIAL in p for p in problems)
+
+
+def test_the_engine_shows_a_bad_triggers_caret_under_its_problem() -> None:
+    """ConfigError's message is what `pulumi preview` prints: the caret block on indented
+    lines under the problem, each part escaped."""
+    with pytest.raises(ConfigError) as caught:
+        parse_stack_config(_raw_trigger("type = track\x1b[2J"), SECRET)
+    message = str(caught.value)
+    assert message.startswith("1 problem in stack:\n  - ")
+    assert (
+        "', column 13: cannot read it: expected termination character after identifier" in message
+    )
+    assert message.endswith("\n      type = track\\x1b[2J\n                  ^^^^")
+    assert "\x1b" not in message

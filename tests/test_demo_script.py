@@ -7,8 +7,8 @@ import importlib.util
 import os
 import re
 import shutil
-import socket
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -17,7 +17,9 @@ from sandbox.seed import seed_database
 from sandbox.server import SandboxServer, free_port
 from sandbox.settings import SandboxSettings
 from tests.engine.project import toolchain_problem
+from tests.fixture_stacks import fixture_stack
 from tests.prerequisites import require
+from tests.test_editing_stacks import copy_repository
 from tests.test_journey import Journey
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -93,6 +95,31 @@ def test_without_the_cli_and_no_download_the_demo_stops_clearly(tmp_path: Path) 
     assert not (ROOT / ".pulumi-cli" / "bin" / "pulumi").exists()
 
 
+@pytest.mark.skipif(
+    (ROOT / ".pulumi-cli" / "bin" / "pulumi").exists(),
+    reason="a project-local Pulumi CLI is installed in .pulumi-cli/, so the demo would deploy",
+)
+def test_make_demo_exits_as_the_readme_says(tmp_path: Path) -> None:
+    """The script exits 3; `make` turns any failing recipe into its own exit code 2."""
+    env = {
+        "PATH": path_without_pulumi(tmp_path),
+        "HOME": str(tmp_path),
+        "PULUMI_INSTALLER_URL": f"http://127.0.0.1:{free_port()}/install.sh",
+        "DEMO_SKIP_SETUP": "1",
+        "SEGMENT_PENDULA_TOOLCHAIN_BIN": str(tmp_path / "no-toolchain"),
+    }
+
+    done = subprocess.run(
+        ["make", "--no-print-directory", "demo"],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert "Error 3" in done.stderr
+    readme = " ".join((ROOT / "README.md").read_text().split())
+    assert "the script exits 3, so `make demo` reports `Error 3` and exits 2" in readme
+
+
 def test_with_the_built_cli_but_no_language_host_the_demo_stops_clearly(tmp_path: Path) -> None:
     """The CLI `make toolchain` builds cannot run __main__.py without pulumi-language-python
     (not served by the Go module proxy here): the demo says so and starts nothing."""
@@ -139,7 +166,7 @@ def test_the_demo_event_step_prints_the_experience(
     settings = SandboxSettings(db_path=tmp_path / "db.sqlite3", subscription_writes_per_minute=0)
     with SandboxServer(settings) as server:
         stack_file = tmp_path / "Pulumi.local.yaml"
-        text = (ROOT / "stacks" / "Pulumi.local.yaml").read_text()
+        text = fixture_stack("local").read_text()
         stack_file.write_text(text.replace("127.0.0.1:8787", f"127.0.0.1:{server.port}"))
         seed_database(settings.db_path, stack_file)
         journey = Journey(server, stack_file)
@@ -168,11 +195,6 @@ def test_the_demo_event_step_prints_the_experience(
     assert '      "event": "Signed Up",' in out
 
 
-def port_busy(port: int) -> bool:
-    with socket.socket() as sock:
-        return sock.connect_ex(("127.0.0.1", port)) == 0
-
-
 pulumi_cli = shutil.which("pulumi") or (
     str(ROOT / ".pulumi-cli" / "bin" / "pulumi")
     if (ROOT / ".pulumi-cli" / "bin" / "pulumi").exists()
@@ -187,30 +209,35 @@ pulumi_cli = shutil.which("pulumi") or (
     "internet for Segment's Terraform provider, none of which this machine can build or fetch "
     "(docs/toolchain.md); tests/engine runs the real engine on what it can reach",
 )
-def test_e2e_pulumi_up_preview_destroy_on_the_local_stack() -> None:
+def test_e2e_pulumi_up_preview_destroy_on_the_local_stack(tmp_path: Path) -> None:
+    """In a copy of the repository, on a free port (SANDBOX_PORT moves the sandbox and the
+    copy's local stack together): no fixed port, no running demo and no file here is touched."""
     assert pulumi_cli is not None
-    if (ROOT / ".sandbox" / "sandbox.pid").exists() or port_busy(8787):
-        pytest.skip("port 8787 or a demo sandbox is in use; run `make demo-down` first")
-    env = {**os.environ, "DEMO_SKIP_SETUP": "1"}
+    root = copy_repository(tmp_path / "repo")
+    (root / "venv").symlink_to(Path(sys.prefix).resolve())
+    port = free_port()
+    env = {**os.environ, "DEMO_SKIP_SETUP": "1", "SANDBOX_PORT": str(port)}
+    demo, demo_down = root / "scripts" / "demo.sh", root / "scripts" / "demo-down.sh"
     try:
         up = subprocess.run(
-            ["bash", str(DEMO)], env=env, capture_output=True, text=True, timeout=900, check=False
+            ["bash", str(demo)], env=env, capture_output=True, text=True, timeout=900, check=False
         )
         assert up.returncode == 0, up.stdout + up.stderr
+        assert f"sandbox running on http://127.0.0.1:{port} " in up.stdout
         assert "Pendula flow 'welcome' started experience" in up.stdout
         preview_env = {
             **env,
-            "PULUMI_BACKEND_URL": f"file://{ROOT / '.pulumi'}",
+            "PULUMI_BACKEND_URL": f"file://{root / '.pulumi'}",
             "PULUMI_CONFIG_PASSPHRASE": "segment-pendula-local-sandbox-only",
         }
         preview = subprocess.run(
             [pulumi_cli, "preview", "--stack", "local", "--expect-no-changes", "--non-interactive"],
-            cwd=ROOT, env=preview_env, capture_output=True, text=True, timeout=600, check=False,
+            cwd=root, env=preview_env, capture_output=True, text=True, timeout=600, check=False,
         )  # fmt: skip
         assert preview.returncode == 0, preview.stdout + preview.stderr
     finally:
         down = subprocess.run(
-            ["bash", str(DEMO_DOWN)], env=env, capture_output=True, text=True, timeout=600,
+            ["bash", str(demo_down)], env=env, capture_output=True, text=True, timeout=600,
             check=False,
         )  # fmt: skip
     assert down.returncode == 0, down.stdout + down.stderr

@@ -42,10 +42,11 @@ from components.pendula import PendulaFlowTokenProvider
 from sandbox.seed import seed_database
 from sandbox.server import SandboxServer
 from sandbox.settings import SandboxSettings
+from tests.fixture_stacks import fixture_stack
 from tests.sandbox import tf_provider_replay as tf
 
 ROOT = Path(__file__).resolve().parent.parent
-STACK_FILE = ROOT / "stacks" / "Pulumi.local.yaml"
+STACK_FILE = fixture_stack("local")
 EVENTS = ROOT / "tests" / "fixtures" / "events"
 TIMEOUT = 10
 ADMIN = {"Authorization": "Bearer sandbox-pendula-admin-token"}

@@ -26,12 +26,10 @@ from components.plan import (
     render_markdown,
     render_text,
 )
+from tests.fixture_stacks import FIXTURE_STACK_NAMES, FIXTURE_STACKS, fixture_stack
 
 ROOT = Path(__file__).resolve().parent.parent
-STACKS = sorted(
-    p.name.removeprefix("Pulumi.").removesuffix(".yaml")
-    for p in (ROOT / "stacks").glob("Pulumi.*.yaml")
-)
+STACKS = FIXTURE_STACK_NAMES
 FORMATS = ("text", "markdown", "json")
 SAMPLE_EVENT = {
     "type": "track",
@@ -49,13 +47,13 @@ UNSAFE_TRIGGER = '(event = "a" and contains(name, "b")) or type = "track"'
 
 
 def make_project(tmp_path: Path, stacks: dict[str, str] | None = None) -> Path:
-    """A project root with Pulumi.yaml, the given (default: the repo's) stack files and every
+    """A project root with Pulumi.yaml, the given (default: the fixture) stack files and every
     sample event they reference, so body previews are deterministic."""
     root = tmp_path / "project"
     (root / "stacks").mkdir(parents=True)
     shutil.copy(ROOT / "Pulumi.yaml", root / "Pulumi.yaml")
     if stacks is None:
-        stacks = {p.name: p.read_text() for p in (ROOT / "stacks").glob("Pulumi.*.yaml")}
+        stacks = {p.name: p.read_text() for p in FIXTURE_STACKS.glob("Pulumi.*.yaml")}
     for name, text in stacks.items():
         (root / "stacks" / name).write_text(text)
         config = (yaml.safe_load(text) or {}).get("config") or {}
@@ -119,7 +117,7 @@ def authorization_values(token: str, tenant_id: str | None) -> list[str]:
 
 def sandbox_copy_with_plain_tokens(stack: str) -> str:
     """The stack file as a sandbox stack whose tokens are plaintext test values."""
-    document = yaml.safe_load((ROOT / "stacks" / f"Pulumi.{stack}.yaml").read_text())
+    document = yaml.safe_load(fixture_stack(stack).read_text())
     config = document["config"]
     # A sandbox stack talks to this machine only (every URL loopback), and is never production.
     config["segment-pendula:sandbox"] = True
@@ -473,7 +471,7 @@ def test_against_unknown_ref_is_an_error(repo: Path, capsys: pytest.CaptureFixtu
 def test_invalid_config_exits_3_with_the_config_error_lines(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    stack_text = (ROOT / "stacks" / "Pulumi.dev.yaml").read_text()
+    stack_text = fixture_stack("dev").read_text()
     bad = stack_text.replace(
         "https://pendula.app/webhook/inbound/", "https://evil.example.com/webhook/inbound/", 1
     )

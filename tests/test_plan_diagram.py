@@ -11,7 +11,7 @@ import pytest
 from components.plan import PlanRequest, build_plan, render_markdown
 from components.plan_diagram import escape_label, mermaid_lines, trigger_in_words
 from tests.node.mermaid_client import parse_diagrams
-from tests.test_plan import STACKS, edit_dev, git, make_project
+from tests.test_plan import ROOT, STACKS, edit_dev, git, make_project
 
 HOSTILE = [
     'x"] --> evil["owned',
@@ -238,8 +238,8 @@ def test_every_user_string_is_escaped(tmp_path: Path) -> None:
     )
 
 
-def test_the_docs_show_the_diagram_the_dev_stack_prints() -> None:
-    root = Path(__file__).resolve().parent.parent
-    printed = diagram_of(plan_markdown(root, "dev"))
-    docs = (root / "docs" / "review.md").read_text(encoding="utf-8")
+def test_the_docs_show_the_diagram_the_example_dev_stack_prints(tmp_path: Path) -> None:
+    """From the fixture (the dev stack as shipped), so editing stacks/ never breaks the docs."""
+    printed = diagram_of(plan_markdown(make_project(tmp_path), "dev"))
+    docs = (ROOT / "docs" / "review.md").read_text(encoding="utf-8")
     assert f"```mermaid\n{printed}\n```\n" in docs

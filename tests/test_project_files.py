@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 
 from components.config import PROJECT, SECRET_KEYS, _ProjectConfig
@@ -73,6 +75,7 @@ def test_config_table_matches_pulumi_yaml() -> None:
         assert row["secret"] == ("yes" if key in SECRET_KEYS else "no"), key
 
 
+@pytest.mark.stacks
 def test_stack_files_use_only_declared_keys() -> None:
     allowed_providers = {"segment:url", "segment:token"}
     for path in sorted((ROOT / "stacks").glob("Pulumi.*.yaml")):
@@ -105,6 +108,7 @@ def test_requirements_link_the_sdk_like_pulumi_package_add() -> None:
     assert "sdks/segment" in lines
 
 
+@pytest.mark.stacks
 def test_policy_pack_config_agrees_with_each_stack() -> None:
     """The pack's per-stack config repeats stack settings; they must not drift apart."""
     from components.config import load_stack_file
@@ -119,3 +123,15 @@ def test_policy_pack_config_agrees_with_each_stack() -> None:
         assert tuple(pack.allowed_hosts) == config.allowed_pendula_hosts, stack
         assert pack.allow_loopback is config.sandbox, stack
         assert pack.max_mappings_per_destination == config.max_mappings_per_destination, stack
+
+
+def test_files_the_documented_commands_generate_are_git_ignored() -> None:
+    """`--sample-out` as the docs show it and adopt's default import file never show up as
+    untracked files to commit by mistake."""
+    docs = (ROOT / "README.md").read_text() + (ROOT / "docs" / "test-events.md").read_text()
+    samples = set(re.findall(r"--sample-out (\S+)", docs))
+    assert samples, "the docs show --sample-out"
+    generated = [*(s.replace("<flow>", "welcome") for s in samples), "import.prod.json"]
+    for path in generated:
+        ignored = subprocess.run(["git", "check-ignore", "-q", path], cwd=ROOT, check=False)
+        assert ignored.returncode == 0, f"{path} is not git-ignored"

@@ -44,6 +44,7 @@ from components.trigger import PendulaFlowArgs, PendulaTrigger, PendulaTriggerAr
 from policy.rules import RESOURCE_RULES, STACK_RULES
 from sandbox.seed import seed_database
 from sandbox.server import SandboxServer
+from tests.fixture_stacks import FIXTURE_STACK_NAMES, FIXTURE_STACKS
 
 ROOT = Path(__file__).resolve().parent.parent
 README = (ROOT / "README.md").read_text(encoding="utf-8")
@@ -61,7 +62,7 @@ DOCS = {
     },
 }
 ALL_TEXT = "\n".join(DOCS.values())
-SUBCOMMANDS = ("check", "plan", "send-test-event", "adopt")
+SUBCOMMANDS = ("check", "plan", "send-test-event", "adopt", "new-stack")
 FLAG = re.compile(r"(?<![\w-])--[a-z][a-z0-9-]*")
 # Pulumi CLI command lines carry pulumi's own flags; they are not ours to check here.
 PULUMI_COMMAND = re.compile(
@@ -570,6 +571,7 @@ def test_every_relative_link_and_anchor_resolves() -> None:
 PYTHON_COMMAND = re.compile(r"(?<![\w/.-])python3?(?= -m | [\w/.-]+\.py\b)")
 
 
+@pytest.mark.stacks
 def test_every_python_command_uses_the_venv() -> None:
     texts = dict(DOCS)
     texts.update({p: p.read_text(encoding="utf-8") for p in (ROOT / "stacks").glob("*.yaml")})
@@ -606,7 +608,7 @@ def documented_shell_lines() -> list[tuple[str, str]]:
 
 
 RUN_OFFLINE = re.compile(
-    r"^venv/bin/python -m components (?:plan|check)\b"
+    r"^venv/bin/python -m components (?:plan|check|new-stack)\b"
     r"|^venv/bin/python -m components send-test-event .*--dry-run\b"
 )
 """Offline commands: run as written in a scratch copy of the project (git history included)."""
@@ -623,7 +625,15 @@ NOT_RUN = {
     r"^PENDULA_TOKEN=(?:'[^']*'|\S+) venv/bin/python -m components send-test-event --stack (?!local)": (
         "sends to a real Pendula flow"
     ),
-    r"^venv/bin/python -m sandbox ": "a server; the sandbox fixture runs it on a free port",
+    r"^venv/bin/python -m sandbox (?!.*--seed-only)": (
+        "a server; the sandbox fixture runs it on a free port"
+    ),
+    r"^venv/bin/python -m sandbox .*--seed-only$": (
+        "seeds the demo's database; tests/sandbox/test_port_and_reseed.py runs it"
+    ),
+    r"^SANDBOX_PORT=\d+ make demo$": (
+        "make demo on another port; tests/sandbox/test_port_and_reseed.py tests the setting"
+    ),
     r"^pip install ": "installs the package in another repository",
     r"^python3 -m venv policy/venv$": "creates the policy pack's environment",
     r"^policy/venv/bin/pip install ": "installs packages from the package index",
@@ -654,7 +664,11 @@ def scratch_project(tmp_path: Path, sandbox_port: int) -> Path:
     root = tmp_path / "project"
     root.mkdir()
     shutil.copy(ROOT / "Pulumi.yaml", root / "Pulumi.yaml")
-    shutil.copytree(ROOT / "stacks", root / "stacks")
+    # The docs describe the stacks as shipped: their copies under tests/fixtures, not stacks/.
+    shutil.copytree(FIXTURE_STACKS, root / "stacks")
+    (root / "policy" / "config").mkdir(parents=True)  # new-stack copies the --from stack's
+    for stack in FIXTURE_STACK_NAMES:
+        shutil.copy(ROOT / "policy" / "config" / f"{stack}.json", root / "policy" / "config")
     shutil.copytree(ROOT / "tests" / "fixtures" / "events", root / "tests" / "fixtures" / "events")
     local = root / "stacks" / "Pulumi.local.yaml"
     local.write_text(local.read_text().replace("127.0.0.1:8787", f"127.0.0.1:{sandbox_port}"))

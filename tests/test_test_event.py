@@ -21,7 +21,6 @@ import yaml
 import sandbox.__main__ as sandbox_cli
 from components.__main__ import main
 from components.commands import send_test_event as send_test_event_command
-from components.commands.send_test_event import SANDBOX_PORT
 from components.config import load_stack_file
 from components.fql import explain
 from components.mapping import render
@@ -34,10 +33,11 @@ from components.test_event import (
 )
 from sandbox.seed import seed_database
 from sandbox.server import SandboxServer, free_port
+from tests.fixture_stacks import fixture_stack
 
 ROOT = Path(__file__).resolve().parent.parent
 EVENTS = ROOT / "tests" / "fixtures" / "events"
-LOCAL = ROOT / "stacks" / "Pulumi.local.yaml"
+LOCAL = fixture_stack("local")
 NUDGE_TOKEN = "sandbox-provided-token-upgrade-nudge"
 VIP_TOKEN = "sandbox-provided-token-vip"
 ADMIN = {"Authorization": "Bearer sandbox-pendula-admin-token"}
@@ -610,31 +610,66 @@ def test_a_sandbox_that_is_not_running_is_named_with_the_command_that_starts_it(
         f"127.0.0.1:{port}\n"
         f"hint: {stacks}/Pulumi.local.yaml is a sandbox stack; its flows POST to the local "
         "sandbox, which is not running. Start it in another terminal:\n"
-        f"  venv/bin/python -m sandbox --seed {stacks}/Pulumi.local.yaml --port {port}\n"
+        f"  venv/bin/python -m sandbox --seed {stacks}/Pulumi.local.yaml\n"
         "or run `make demo`, which starts it and leaves it running.\n"
     )
     assert NUDGE_TOKEN not in completed.stdout + completed.stderr
 
 
-def test_the_sandbox_hint_names_no_port_for_the_default_one(run: Run, tmp_path: Path) -> None:
-    stacks = write_stack(tmp_path, SANDBOX_PORT)
-    if requests_answer(f"http://127.0.0.1:{SANDBOX_PORT}/"):
-        pytest.skip(f"something listens on 127.0.0.1:{SANDBOX_PORT} (a running demo?)")
+def test_a_flow_the_sandbox_does_not_know_says_how_to_seed_it(
+    run: Run, sandbox: SandboxServer, seeded: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A flow added to the stack after the sandbox was seeded (this sandbox has no --seed
+    file to re-read): Pendula's 404, then the command that teaches the sandbox the flow."""
+    stack = seeded / "Pulumi.local.yaml"
+    new_flow = "00000000-0000-4000-8000-0000000000b1"
 
-    code, _, err = run(
-        stacks, "--flow", "upgrade-nudge", "--event", str(EVENTS / "identify-free-plan.json")
+    def add(config: dict[str, Any]) -> None:
+        flows = config["segment-pendula:destinations"][0]["flows"]
+        url = f"http://127.0.0.1:{sandbox.port}/webhook/inbound/{new_flow}"
+        flows.append({"name": "big-order", "url": url, "enabled": False,
+                      "conditions": {"all": [{"event": {"is": "Signed Up"}}]}})  # fmt: skip
+        config["segment-pendula:pendulaTokens"]["big-order"] = "sandbox-token-big-order"
+
+    write_stack(seeded.parent, sandbox.port, add)
+    argv = ("--flow", "big-order", "--event", str(EVENTS / "signed-up.json"))
+
+    code, out, err = run(seeded, *argv)
+
+    assert code == 4
+    assert "Pendula answered 404: " in out and "this sandbox was started without --seed" in out
+    assert err == (
+        f"hint: the sandbox knows no flow at this URL. A sandbox started with --seed {stack} "
+        "re-reads it for an unknown flow, so check the flow's url there; a sandbox started from "
+        "another file (or without --seed) learns the flows of this one with:\n"
+        f"  venv/bin/python -m sandbox --seed {stack} --seed-only\n"
     )
+    # The command as printed (with this sandbox's database), then the same event again.
+    sandbox_cli.main(["--seed", str(stack), "--seed-only", "--db", str(sandbox.settings.db_path)])
+    capsys.readouterr()
+    code, out, _ = run(seeded, *argv)
+    assert code == 0, out
+    assert len(experiences(sandbox, new_flow)) == 1
 
-    assert code == 1
-    assert f"  venv/bin/python -m sandbox --seed {stacks}/Pulumi.local.yaml\n" in err
+
+def test_the_sandbox_listens_on_the_port_its_stack_names(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """The hint above names no --port: `--seed` alone serves on the stack's own port."""
+    port = free_port()
+    stack = write_stack(tmp_path, port) / "Pulumi.local.yaml"
+    ports: list[int] = []
+    monkeypatch.setattr(sandbox_cli.uvicorn, "run", lambda app, **kw: ports.append(kw["port"]))
+    sandbox_cli.main(["--seed", str(stack), "--db", str(tmp_path / "db.sqlite3")])
+    assert ports == [port]
 
 
-def test_the_sandbox_port_is_the_sandboxs_default(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_sandbox_port_without_a_stack_is_8787(monkeypatch: pytest.MonkeyPatch) -> None:
     ports: list[int] = []
     monkeypatch.setattr(sandbox_cli, "create_app", lambda settings: object())
     monkeypatch.setattr(sandbox_cli.uvicorn, "run", lambda app, **kw: ports.append(kw["port"]))
     sandbox_cli.main([])
-    assert ports == [SANDBOX_PORT]
+    assert ports == [8787]
 
 
 def test_an_unreachable_real_flow_url_says_what_to_check(
@@ -653,14 +688,6 @@ def test_an_unreachable_real_flow_url_says_what_to_check(
         "POST https://pendula.app/webhook/inbound/x: nothing was sent, pendula.app did not "
         "accept a connection within 5 s"
     )
-
-
-def requests_answer(url: str) -> bool:
-    try:
-        requests.get(url, timeout=1)
-    except requests.RequestException:
-        return False
-    return True
 
 
 # --- hardening: files, redaction and escaping ------------------------------------------------------

@@ -11,6 +11,7 @@ from pathlib import Path
 import yaml
 
 from tests.engine.project import PULUMI, toolchain_problem
+from tests.fixture_stacks import FIXTURE_STACKS
 from tests.prerequisites import require
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -127,7 +128,7 @@ def test_the_real_cli_refuses_the_program_without_a_language_host(tmp_path: Path
     project.mkdir()
     for name in ("Pulumi.yaml", "__main__.py", "requirements.txt"):
         shutil.copy(ROOT / name, project / name)
-    shutil.copytree(ROOT / "stacks", project / "stacks")
+    shutil.copytree(FIXTURE_STACKS, project / "stacks")
     run = {"cwd": project, "env": env, "capture_output": True, "text": True, "timeout": 120}
     subprocess.run([str(PULUMI), "stack", "init", "local", "--non-interactive"], check=True, **run)
     done = subprocess.run(

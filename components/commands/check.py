@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from components.escaping import escape_terminal
+from components.fql.caret import lay_out
 from components.plan import (
     PlanError,
     PlanRequest,
@@ -91,7 +91,8 @@ def problems_of(
             found.append(f"{path}: {notice} (pass --allow-environment once they are reviewed)")
         lines += [redact(line, document) for line in found]
     # One problem per line: whatever a stack file holds is shown escaped, on its own line.
-    return len(files), [escape_terminal(line) for line in lines]
+    # A trigger problem's caret block (components/fql/caret.py) goes on indented lines below.
+    return len(files), [lay_out(line) for line in lines]
 
 
 def run(args: argparse.Namespace) -> int:

@@ -7,7 +7,6 @@ import json
 import sys
 from pathlib import Path
 from typing import Any, TextIO
-from urllib.parse import urlsplit
 
 from components.commands import TerminalOutput
 from components.config import ConfigError, Destination, Flow, StackConfig, load_stack_file
@@ -35,9 +34,6 @@ EXIT_OK = 0
 EXIT_ERROR = 1
 EXIT_REFUSED = 3
 EXIT_REJECTED = 4
-
-SANDBOX_PORT = 8787
-"""``python -m sandbox``'s default port (the local stack's URLs name it)."""
 
 EPILOG = f"""\
 The flow's token is never an argument and never printed. It comes from ${TOKEN_ENV}; else, in
@@ -175,6 +171,7 @@ def _run(args: argparse.Namespace, out: TextIO) -> int:
     print(_indent(pretty), file=out)
 
     if args.sample_out is not None:
+        args.sample_out.parent.mkdir(parents=True, exist_ok=True)  # e.g. samples/, git-ignored
         args.sample_out.write_text(pretty + "\n", encoding="utf-8")
         print(
             f"Wrote the payload sample to {args.sample_out}: paste it as the sample payload of "
@@ -203,7 +200,10 @@ def _run(args: argparse.Namespace, out: TextIO) -> int:
         ) from None
     print(f"Pendula answered {response.status}: {response.text}", file=out)
     if not response.ok:
-        print(_hint(response.status), file=sys.stderr)
+        if config.sandbox and response.status == 404:
+            print(_sandbox_reseed_hint(stack_path), file=sys.stderr)
+        else:
+            print(_hint(response.status), file=sys.stderr)
         return EXIT_REJECTED
     print("Sent: if the flow is active, it runs now. Then enable the mapping.", file=out)
     return EXIT_OK
@@ -255,13 +255,22 @@ def _unreachable_hint(config: StackConfig, stack_path: Path, url: str) -> str:
             f"hint: check the flow's url in {stack_path} (Pendula's webhook trigger URL) and "
             "this machine's network or proxy"
         )
-    port = urlsplit(url).port
-    flag = f" --port {port}" if port is not None and port != SANDBOX_PORT else ""
+    # `python -m sandbox --seed` listens on the port the stack's URLs name: no --port needed.
     return (
         f"hint: {stack_path} is a sandbox stack; its flows POST to the local sandbox, which is "
         "not running. Start it in another terminal:\n"
-        f"  venv/bin/python -m sandbox --seed {stack_path}{flag}\n"
+        f"  venv/bin/python -m sandbox --seed {stack_path}\n"
         "or run `make demo`, which starts it and leaves it running."
+    )
+
+
+def _sandbox_reseed_hint(stack_path: Path) -> str:
+    """The sandbox knows the flows of the stack file it was seeded from."""
+    return (
+        f"hint: the sandbox knows no flow at this URL. A sandbox started with --seed "
+        f"{stack_path} re-reads it for an unknown flow, so check the flow's url there; a "
+        "sandbox started from another file (or without --seed) learns the flows of this one "
+        f"with:\n  venv/bin/python -m sandbox --seed {stack_path} --seed-only"
     )
 
 

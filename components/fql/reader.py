@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from components.fql.caret import TriggerError, lexer_error_at, token_spans
 from components.fql.checks import generate_fql, same_ast
 from components.fql.js import js_number_to_string, js_number_value, js_to_number
 from components.fql.lexer import LexerError, Token, lex
@@ -28,20 +29,29 @@ class _Meaning:
         try:
             self.tokens = lex(fql)
         except LexerError as exc:
-            raise ConditionError(f"cannot read trigger {fql!r}: {exc}") from None
+            span = lexer_error_at(fql)
+            if span is None:
+                raise ConditionError(f"cannot read trigger {fql!r}: {exc}") from None
+            raise TriggerError(f"cannot read it: {exc}", fql, *span) from None
+        self.spans = token_spans(fql, self.tokens)
         self.index = 0
+        self.focus = 0
+        """The token looked at last: the one an error is about unless it names another."""
 
     def peek(self) -> Token:
+        self.focus = self.index
         return self.tokens[self.index]
 
     def take(self) -> Token:
+        self.focus = self.index
         token = self.tokens[self.index]
         if token[0] != "eos":
             self.index += 1
         return token
 
-    def fail(self, message: str) -> ConditionError:
-        return ConditionError(f"trigger {self.fql!r}: {message}")
+    def fail(self, message: str, at: int | None = None) -> ConditionError:
+        start, end = self.spans[self.focus if at is None else at]
+        return TriggerError(message, self.fql, start, end)
 
     def expect(self, kind: str, what: str) -> Token:
         token = self.take()
@@ -83,12 +93,14 @@ class _Meaning:
             self.expect("parenright", "')'")
             return node
         if kind == "operator" and value == "!":
+            bang = self.index
             self.take()
             if self.peek()[0] == "ident" and self.peek()[1] in ("contains", "match"):
                 return self.function(depth, negate=True)
             raise self.fail(
                 "negation '!' works in Segment's parser only directly before contains( or "
-                "match(; elsewhere it is silently dropped. Use != or the not_* operators"
+                "match(; elsewhere it is silently dropped. Use != or the not_* operators",
+                at=bang,
             )
         if (
             kind == "ident"
@@ -101,6 +113,7 @@ class _Meaning:
         raise self.fail(f"expected a condition, got {_token_text(self.peek())}")
 
     def field(self) -> tuple[str, list[str]]:
+        start = self.index
         first = self.expect("ident", "a field name")[1]
         segments = [first]
         while self.peek()[0] == "dot":
@@ -116,7 +129,8 @@ class _Meaning:
         if root not in TOKEN_TO_CONDITION_TYPE:
             raise self.fail(
                 f"unsupported field {'.'.join(segments)!r}; Segment's trigger parser reads only "
-                "type, event, name, userId, properties.*, traits.*, context.*"
+                "type, event, name, userId, properties.*, traits.*, context.*",
+                at=start,
             )
         leaf_type = TOKEN_TO_CONDITION_TYPE[root]
         rest = segments[1:]
@@ -232,6 +246,11 @@ class _Meaning:
 def _token_text(token: Token) -> str:
     kind, value = token
     return "the end of the trigger" if kind == "eos" else f"{kind} {value!r}"
+
+
+def meaning(fql: str) -> Ast:
+    """What ``fql`` means, read with the strict grammar; raises where it does not read."""
+    return _Meaning(fql).read()
 
 
 def parse_fql(fql: str) -> dict[str, Any]:

@@ -66,18 +66,60 @@ def _recorded_headers(request: Request) -> dict[str, str]:
     return headers
 
 
+def _flow_known(store: Store, flow_id: str) -> bool:
+    with store.connect() as conn:
+        row = conn.execute("SELECT 1 FROM pendula_flows WHERE id = ?", (flow_id,)).fetchone()
+    return row is not None
+
+
+def _reseed_for_unknown_flow(store: Store, settings: SandboxSettings, flow_id: str) -> None:
+    """Re-read the seed stack file: a flow added there since the start is served at once.
+
+    Seeding is idempotent, so this only adds what is new (flows, tokens, sources)."""
+    if settings.seed_stack is None:
+        return
+    from sandbox.seed import SeedError, seed_store  # noqa: PLC0415 (seed imports this package)
+
+    try:
+        seed_store(store, settings.seed_stack)
+    except SeedError as exc:
+        raise PendulaApiError(
+            404,
+            "not_found",
+            f"no webhook trigger at flow {flow_id!r}, and the sandbox could not re-read its "
+            f"stack file to look for it: {exc}",
+        ) from None
+
+
+def _unknown_flow_message(settings: SandboxSettings, flow_id: str) -> str:
+    """Why the flow is unknown and how to make the sandbox know it."""
+    if settings.seed_stack is not None:
+        return (
+            f"no webhook trigger at flow {flow_id!r}: no flow URL in {settings.seed_stack} "
+            "ends with this id (the sandbox re-read it just now). Add the flow there, its URL "
+            "ending in the flow id, and send again"
+        )
+    return (
+        f"no webhook trigger at flow {flow_id!r}: this sandbox was started without --seed; "
+        "seed it from the sandbox stack file (idempotent, while it runs): "
+        "venv/bin/python -m sandbox --seed stacks/Pulumi.local.yaml --seed-only"
+    )
+
+
 def _start_experience(
     request: Request, flow_id: str, credential: InboundCredential, body: Any
 ) -> str:
     """Check credential, flow state and rate; record the experience and return its id."""
     store: Store = request.app.state.store
     settings: SandboxSettings = request.app.state.settings
+    if not _flow_known(store, flow_id):
+        _reseed_for_unknown_flow(store, settings, flow_id)
     with store.connect() as conn:
         flow = conn.execute(
             "SELECT tenant_id, state FROM pendula_flows WHERE id = ?", (flow_id,)
         ).fetchone()
         if flow is None:
-            raise PendulaApiError(404, "not_found", f"no webhook trigger at flow {flow_id!r}")
+            raise PendulaApiError(404, "not_found", _unknown_flow_message(settings, flow_id))
         token = conn.execute(
             "SELECT id, tenant_id, status, deactivated_at FROM pendula_tokens WHERE token_hash = ?",
             (hash_secret(credential.token),),

@@ -17,10 +17,11 @@ import yaml
 from sandbox.seed import seed_database
 from sandbox.server import SandboxServer
 from sandbox.settings import SandboxSettings
-from tests.engine.project import ROOT, EngineProject, toolchain_problem
+from tests.engine.project import EngineProject, toolchain_problem
+from tests.fixture_stacks import fixture_stack
 from tests.prerequisites import require
 
-LOCAL_STACK = ROOT / "stacks" / "Pulumi.local.yaml"
+LOCAL_STACK = fixture_stack("local")
 WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 
 

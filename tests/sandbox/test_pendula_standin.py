@@ -454,7 +454,9 @@ def test_unknown_flow_is_404(tenant: Tenant) -> None:
     assert error_of(trigger(flow, bearer(token))) == (
         404,
         "not_found",
-        f"no webhook trigger at flow {missing!r}",
+        f"no webhook trigger at flow {missing!r}: this sandbox was started without --seed; "
+        "seed it from the sandbox stack file (idempotent, while it runs): "
+        "venv/bin/python -m sandbox --seed stacks/Pulumi.local.yaml --seed-only",
     )
 
 

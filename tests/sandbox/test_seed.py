@@ -11,9 +11,10 @@ import yaml
 
 from sandbox.seed import SeedError, seed_database
 from sandbox.server import SandboxServer
+from tests.fixture_stacks import fixture_stack
 
 ROOT = Path(__file__).resolve().parents[2]
-LOCAL = ROOT / "stacks" / "Pulumi.local.yaml"
+LOCAL = fixture_stack("local")
 FLOWS = {
     "welcome": "00000000-0000-4000-8000-000000000001",
     "upgrade-nudge": "00000000-0000-4000-8000-000000000002",
