@@ -11,6 +11,7 @@ COMMANDS = (
     "components.commands.plan",
     "components.commands.send_test_event",
     "components.commands.adopt",
+    "components.commands.backtest",
 )
 """Each module defines ``register(subparsers)``, which adds its sub-command and sets
 ``func(args) -> int`` as the handler."""

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -159,18 +159,50 @@ class _Writer:
         return "(" + joiner.join(children) + ")"
 
 
-def compile_fast(ast: Mapping[str, Any]) -> CompiledTrigger:
-    """Compile ``ast`` once into a generated Python function with ``validate``'s verdicts."""
+def _check(ast: Mapping[str, Any]) -> None:
     check_for_evaluation(ast, "")
     if ast.get("type") != "group":
         raise ConditionError(f"a trigger must be a group at the top; got {describe(ast)}")
-    writer = _Writer()
-    source = f"def matches(e):\n    return {writer.node(ast)}\n"
+
+
+def _define(source: str, writer: _Writer, name: str) -> Callable[..., Any]:
     namespace = dict(writer.namespace)
     try:
         code = compile(source, "<fql trigger>", "exec")
     except (SyntaxError, RecursionError, MemoryError) as exc:
         raise ConditionError(f"the trigger is too deeply nested to compile: {exc}") from None
     exec(code, namespace)  # noqa: S102 - our own generated source; only repr() literals inside
-    matches: Callable[[Mapping[str, Any]], bool] = namespace["matches"]
-    return CompiledTrigger(source=source, matches=matches)
+    function: Callable[..., Any] = namespace[name]
+    return function
+
+
+def compile_fast(ast: Mapping[str, Any]) -> CompiledTrigger:
+    """Compile ``ast`` once into a generated Python function with ``validate``'s verdicts."""
+    _check(ast)
+    writer = _Writer()
+    source = f"def matches(e):\n    return {writer.node(ast)}\n"
+    return CompiledTrigger(source=source, matches=_define(source, writer, "matches"))
+
+
+@dataclass(frozen=True)
+class CompiledSet:
+    """Several triggers as ONE generated function: ``hits(event)`` has bit ``i`` set when
+    trigger ``i`` matches (one call per event however many triggers a backtest checks)."""
+
+    source: str
+    hits: Callable[[Mapping[str, Any]], int]
+
+
+def compile_many(asts: Sequence[Mapping[str, Any]]) -> CompiledSet:
+    """Compile triggers into one function returning the bit mask of those that match."""
+    for index, ast in enumerate(asts):
+        try:
+            _check(ast)
+        except ConditionError as exc:
+            raise ConditionError(f"trigger {index}: {exc}") from None
+    writer = _Writer()
+    lines = ["def hits(e):", "    r = 0"]
+    for index, ast in enumerate(asts):
+        lines += [f"    if {writer.node(ast)}:", f"        r |= {1 << index}"]
+    source = "\n".join([*lines, "    return r", ""])
+    return CompiledSet(source=source, hits=_define(source, writer, "hits"))
