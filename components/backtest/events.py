@@ -134,12 +134,12 @@ def read_lines(path: Path) -> Iterator[tuple[int, bytes | None]]:
                 skipping = False
                 yield number, None
                 continue
-            if line.strip():
+            if line and not line.isspace():  # isspace() stops at the first other byte
                 yield number, line
         if len(rest) > MAX_LINE_BYTES:
             rest = b""
             skipping = True
     if skipping:
         yield number + 1, None
-    elif rest.strip():
+    elif rest and not rest.isspace():
         yield number + 1, rest

@@ -36,14 +36,19 @@ def _state(flow: Mapping[str, Any]) -> str:
     return "enabled" if flow["enabled"] else "DISABLED (would fire once enabled)"
 
 
+def _count(number: int, noun: str) -> str:
+    return f"{number:,} {noun}" + ("" if number == 1 else "s")
+
+
 def _summary(series: Mapping[str, Any]) -> str:
-    return f"{series['events']:,} events, {series['people']:,} people"
+    people = f"{series['people']:,} " + ("person" if series["people"] == 1 else "people")
+    return f"{_count(series['events'], 'event')}, {people}"
 
 
 def _events_line(events: Mapping[str, Any]) -> str:
     return (
-        f"{events['events']:,} events in {events['files']:,} file(s), "
-        f"{events['badLines']:,} bad line(s)"
+        f"{_count(events['events'], 'event')} in {_count(events['files'], 'file')}, "
+        f"{_count(events['badLines'], 'bad line')}"
     )
 
 
