@@ -17,7 +17,7 @@ import pytest
 
 import components.fql as c
 from components.fql.checks import same_ast
-from components.fql.compiler import compile_fast
+from components.fql.compiler import compile_fast, compile_many
 from components.fql.segment_generator import segment_generate
 from components.fql.segment_parser import SegmentParseError, segment_parse
 from tests.node.oracle_client import as_json, run_oracle
@@ -467,3 +467,24 @@ def test_compiled_evaluator_refuses_what_the_evaluator_refuses() -> None:
             assert str(caught.value) == str(exc)
         else:
             compile_fast(ast)
+
+
+def test_compile_many_sets_exactly_the_bits_of_the_matching_triggers() -> None:
+    """The backtest's one-call-per-event form gives each trigger compile_fast's verdict."""
+    rng = random.Random(SEED + 4)
+    asts: list[dict[str, Any]] = []
+    while len(asts) < 600:
+        ast = _group(rng, 0)
+        try:
+            compile_fast(ast)
+        except c.ConditionError:
+            continue
+        asts.append(ast)
+    for start in range(0, len(asts), 6):
+        chunk = asts[start : start + 6]
+        hits = compile_many(chunk).hits
+        singles = [compile_fast(ast).matches for ast in chunk]
+        for _ in range(20):
+            event = _coercion_event(rng)
+            mask = hits(event)
+            assert [bool(mask >> i & 1) for i in range(len(chunk))] == [m(event) for m in singles]
