@@ -156,7 +156,7 @@ class Scanner:
                 try:
                     event = loads(line)
                 except decode_error as exc:
-                    self._bad(tally, label, number, f"not JSON ({exc})")
+                    self._bad(tally, label, number, f"not JSON ({exc.msg} at position {exc.pos})")
                     continue
                 if type(event) is not dict:
                     self._bad(tally, label, number, "not a JSON object")
