@@ -12,7 +12,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from components.escaping import escape_json, escape_markdown, markdown_code
+from components.escaping import escape_json, escape_markdown, escape_terminal, markdown_code
 
 _DIFF_KINDS = (("newlyMatched", "newly matched"), ("noLongerMatched", "no longer matched"))
 
@@ -55,8 +55,22 @@ def _events_line(events: Mapping[str, Any]) -> str:
 # --- text -------------------------------------------------------------------------------------
 
 
+def _terminal_safe(value: Any) -> Any:
+    """Every string escaped whole (``escape_terminal``): a line break in an event value or a
+    stack file cannot forge a line of the report."""
+    if isinstance(value, str):
+        return escape_terminal(value)
+    if isinstance(value, Mapping):
+        return {key: _terminal_safe(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_terminal_safe(item) for item in value]
+    return value
+
+
 def render_text(document: Mapping[str, Any]) -> str:
-    """For terminals (printed through ``TerminalOutput``, which escapes and redacts)."""
+    """For terminals: every value escaped before it is laid out (then printed through
+    ``TerminalOutput``, which also redacts)."""
+    document = _terminal_safe(document)
     lines = [f"Backtest of stack {document['stack']} ({document['stackFile']})"]
     if document["against"] is not None:
         lines.append(f"against {document['against']}" + _missing_at_ref(document))

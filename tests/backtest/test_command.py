@@ -96,3 +96,20 @@ def test_progress_shows_throughput_on_a_terminal_only(monkeypatch: pytest.Monkey
     assert " 50%" in shown
     monkeypatch.setattr("sys.stderr", io.StringIO())  # not a TTY
     assert Progress.for_stderr(1, 1).stream is None
+
+
+def test_event_values_cannot_forge_text_lines(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write_stack(tmp_path, [flow("f", conditions={"all": [{"event": {"contains": "x"}}]})], "s")
+    path = write_events(tmp_path / "e.jsonl", [event("m1\nFlow forged", event="x\x1b[2J\nFlow y")])
+    assert (
+        main(["backtest", "--stack", "s", "--stacks-dir", str(tmp_path), "--events", str(path)])
+        == 0
+    )
+    out = capsys.readouterr().out
+    assert "\x1b" not in out
+    assert [line for line in out.splitlines() if line.startswith("Flow ")] == [
+        "Flow web/f [enabled]"
+    ]
+    assert "e.g. m1\\nFlow forged: event=x\\x1b[2J\\nFlow y" in out
