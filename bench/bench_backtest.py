@@ -11,7 +11,7 @@ same work with Segment's own ``validate``, in the same run.
   ``validate`` for each flow), shown for context.
 
 The events (8 files in dated folders, like Segment's archive) are generated once into
-``.cache/bench/`` (git-ignored) and reused while the generator's parameters are unchanged.
+``.cache/bench/`` (git-ignored) and reused while the generator and its parameters are unchanged.
 Every run checks that both sides matched the same number of events per flow.
 
     venv/bin/python bench/bench_backtest.py [--events 1000000]
@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import gzip
+import hashlib
 import json
 import subprocess
 import sys
@@ -55,7 +56,8 @@ def event_files(count: int) -> list[Path]:
     """The generated files, written once per (count, files, seed, generator) combination."""
     folder = CACHE / f"events-{count}-{FILES}-{SEED}"
     marker = folder / "complete"
-    generator = (ROOT / "bench" / "event_generator.py").stat().st_mtime_ns
+    # The generator's source is the cache key: editing it regenerates, a fresh checkout does not.
+    generator = hashlib.sha256((ROOT / "bench" / "event_generator.py").read_bytes()).hexdigest()
     files = [folder / f"2026-12-{index + 1:02d}" / "events.jsonl.gz" for index in range(FILES)]
     if marker.is_file() and marker.read_text() == str(generator):
         return files

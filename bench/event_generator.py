@@ -183,12 +183,12 @@ def generate(count: int, seed: int) -> Iterator[dict[str, Any]]:
 
 
 def write(path: Path, count: int, seed: int, bad_line: int | None = None) -> None:
-    """``count`` events as gzip JSON lines (a fixed gzip header time: same bytes every run);
-    ``bad_line`` (1-based) is written truncated, like a torn final write."""
+    """``count`` events as gzip JSON lines, with no name or time in the gzip header (the same
+    bytes every run); ``bad_line`` (1-based) is written truncated, like a torn final write."""
     path.parent.mkdir(parents=True, exist_ok=True)
     with (
         path.open("wb") as raw,
-        gzip.GzipFile(fileobj=raw, mode="wb", mtime=0, compresslevel=6) as out,
+        gzip.GzipFile(filename="", fileobj=raw, mode="wb", mtime=0, compresslevel=6) as out,
     ):
         for number, event in enumerate(generate(count, seed), start=1):
             line = orjson.dumps(event)
