@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
+from isal import isal_zlib  # ISA-L's inflate: about twice as fast as zlib's, same API
+
 CHUNK_BYTES: Final = 1 << 20
 """Read and decompress 1 MiB at a time: memory stays flat however large the files are."""
 MAX_LINE_BYTES: Final = 8 << 20
@@ -23,11 +25,18 @@ MAX_LINE_BYTES: Final = 8 << 20
 EVENT_SUFFIXES: Final = (".jsonl", ".ndjson", ".json", ".gz")
 """Files picked up inside a directory; files named explicitly are read whatever their name."""
 _GZIP_MAGIC: Final = b"\x1f\x8b"
+# isal's stubs declare ``error`` as an Exception instance; at run time it is the class.
+_ISAL_ERROR: type[Exception] = isal_zlib.error  # type: ignore[assignment]
 _GLOB_CHARS: Final = frozenset("*?[")
 
 
 class EventsError(ValueError):
     """An events path that names nothing readable (the run cannot start)."""
+
+
+class EventFileError(OSError):
+    """A file that cannot be read to its end (corrupt or truncated gzip); the lines before the
+    damage were read."""
 
 
 @dataclass(frozen=True)
@@ -84,6 +93,13 @@ def _directory_files(directory: Path) -> list[Path]:
 
 
 def _data_chunks(path: Path) -> Iterator[bytes]:
+    try:
+        yield from _chunks(path)
+    except (zlib.error, _ISAL_ERROR) as exc:
+        raise EventFileError(f"not valid gzip data ({exc})") from None
+
+
+def _chunks(path: Path) -> Iterator[bytes]:
     """The file's bytes in chunks, gunzipped when it is gzip (every member, in order).
 
     Decompressed output is bounded per step too, so a small file that inflates to gigabytes
@@ -96,7 +112,7 @@ def _data_chunks(path: Path) -> Iterator[bytes]:
                 yield raw
                 raw = handle.read(CHUNK_BYTES)
             return
-        decompressor = zlib.decompressobj(wbits=31)
+        decompressor = isal_zlib.decompressobj(wbits=31)
         pending = False  # the current member has had input but has not ended
         while raw:
             data = raw
@@ -108,15 +124,15 @@ def _data_chunks(path: Path) -> Iterator[bytes]:
                 if decompressor.eof:
                     pending = False
                     data = decompressor.unused_data
-                    decompressor = zlib.decompressobj(wbits=31)
+                    decompressor = isal_zlib.decompressobj(wbits=31)
                 else:
                     data = decompressor.unconsumed_tail
             raw = handle.read(CHUNK_BYTES)
-        tail = decompressor.flush()  # output zlib held back at the size bound
+        tail = decompressor.flush()  # output held back at the size bound
         if tail:
             yield tail
         if pending and not decompressor.eof:
-            raise zlib.error("the gzip stream is truncated")
+            raise EventFileError("the gzip stream is truncated")
 
 
 def read_lines(path: Path) -> Iterator[tuple[int, bytes | None]]:

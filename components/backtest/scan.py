@@ -12,7 +12,6 @@ from __future__ import annotations
 import functools
 import json
 import re
-import zlib
 from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -186,7 +185,7 @@ class Scanner:
                         found = targets[mask] = self._series_for(mask)
                     for index in found:
                         self._count(tally.series[index], index, event)
-        except (OSError, zlib.error) as exc:  # a truncated or corrupt file: keep what was read
+        except OSError as exc:  # a truncated or corrupt file, EventFileError: keep what was read
             self._bad(tally, label, number + 1, f"the file cannot be read further: {exc}")
         tally.lines = number
         tally.events = events

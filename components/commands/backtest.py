@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-import zlib
 from pathlib import Path
 
 from components.backtest.events import EventsError
@@ -72,7 +71,7 @@ def run(args: argparse.Namespace) -> int:
     )
     try:
         document = run_backtest(request)
-    except (StackError, EventsError, OSError, zlib.error) as exc:
+    except (StackError, EventsError, OSError) as exc:
         message = escape_terminal(redact_text(str(exc)), keep_newlines=True)
         print(f"error: {message}", file=sys.stderr)
         return EXIT_UNREADABLE

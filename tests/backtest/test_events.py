@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import gzip
-import zlib
 from pathlib import Path
 
 import pytest
 
 from components.backtest import events as ev
-from components.backtest.events import EventsError, find_event_files, read_lines
+from components.backtest.events import EventFileError, EventsError, find_event_files, read_lines
 from tests.backtest.support import write_events
 
 
@@ -37,7 +36,7 @@ def test_a_truncated_gzip_file_raises_after_the_lines_it_had(tmp_path: Path) -> 
     path = tmp_path / "cut.gz"
     path.write_bytes(data[: len(data) // 2])
     seen: list[int] = []
-    with pytest.raises(zlib.error, match="truncated"):
+    with pytest.raises(EventFileError, match="truncated"):
         for number, _ in read_lines(path):
             seen.append(number)
     assert seen and seen == list(range(1, len(seen) + 1))
@@ -94,3 +93,10 @@ def test_paths_that_name_nothing_are_clear_errors(
 def test_an_empty_directory_is_an_error(tmp_path: Path) -> None:
     with pytest.raises(EventsError, match="no event files"):
         find_event_files([str(tmp_path)])
+
+
+def test_corrupt_gzip_data_is_a_file_error(tmp_path: Path) -> None:
+    path = tmp_path / "bad.gz"
+    path.write_bytes(gzip.compress(b'{"a":1}\n')[:10] + b"\xff" * 64)
+    with pytest.raises(EventFileError, match="not valid gzip data"):
+        numbered(path)
