@@ -57,7 +57,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument(
         "--jobs", type=_jobs, default=1, metavar="N", help="worker processes (files are split)"
     )
-    parser.add_argument("--stacks-dir", type=Path, default=Path("stacks"))
+    parser.add_argument(
+        "--stacks-dir", type=Path, default=Path("stacks"), help="where Pulumi.<stack>.yaml is"
+    )
     parser.set_defaults(func=run)
 
 
