@@ -36,10 +36,12 @@ def output(
     return capsys.readouterr().out
 
 
-def test_readme_shows_the_text_output(
+def test_readme_shows_the_start_of_the_text_output(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert block(ROOT / "README.md", "backtest-text") == output([], monkeypatch, capsys)
+    documented = block(ROOT / "README.md", "backtest-text")
+    assert len(documented.splitlines()) >= 8  # the summary and the first flow at least
+    assert output([], monkeypatch, capsys).startswith(documented)
 
 
 def test_review_page_shows_the_markdown_output(
