@@ -15,6 +15,12 @@ from typing import Any
 from components.escaping import escape_json, escape_markdown, escape_terminal, markdown_code
 
 _DIFF_KINDS = (("newlyMatched", "newly matched"), ("noLongerMatched", "no longer matched"))
+_STATUS = {
+    "new": "new flow",
+    "removed": "flow removed",
+    "changed": "trigger changed",
+    "unchanged": "trigger unchanged",
+}
 
 
 def render_json(document: Mapping[str, Any]) -> str:
@@ -82,7 +88,7 @@ def render_text(document: Mapping[str, Any]) -> str:
         lines += _text_trigger(flow)
         against = flow.get("against")
         if against is not None:
-            lines.append(f"  at {document['against']}: {against['status']}")
+            lines.append(f"  at {document['against']}: {_STATUS[against['status']]}")
             if against["status"] in ("changed", "removed"):
                 lines += ["  " + line for line in _text_trigger(against)]
             for key, label in _DIFF_KINDS:
@@ -107,6 +113,8 @@ def _text_trigger(flow: Mapping[str, Any]) -> list[str]:
 
 
 def _text_series(label: str, series: Mapping[str, Any]) -> list[str]:
+    if not series["events"]:
+        return [f"  {label}: none"]
     lines = [f"  {label}: {_summary(series)}", f"    per day: {_days(series['perDay'])}"]
     for example in series["examples"]:
         values = ", ".join(f"{k}={_value(v)}" for k, v in example["values"].items())
@@ -133,7 +141,7 @@ def render_markdown(document: Mapping[str, Any]) -> str:
     header = "| flow | state | matched | people |"
     rule = "|---|---|---|---|"
     if against:
-        header += " trigger change | newly matched | no longer matched |"
+        header += " at the ref | newly matched | no longer matched |"
         rule += "---|---|---|"
     lines += [header, rule]
     for flow in document["flows"]:
@@ -163,12 +171,13 @@ def _md_row(flow: Mapping[str, Any], against: bool) -> str:
     row = f"| {name} | {state} | {_md_count(matched, 'events')} | {_md_count(matched, 'people')} |"
     if against:
         ref = flow["against"]
-        cells = [escape_markdown(ref["status"])]
+        cells = [escape_markdown(_STATUS[ref["status"]])]
         for key, _ in _DIFF_KINDS:
             series = ref[key]
-            cells.append(
-                "—" if series is None else f"{series['events']:,} ({series['people']:,} people)"
-            )
+            if series is None:
+                cells.append("—")
+            else:
+                cells.append(escape_markdown(_summary(series)) if series["events"] else "0")
         row += " " + " | ".join(cells) + " |"
     return row
 

@@ -150,7 +150,8 @@ def test_against_a_ref_shows_newly_and_no_longer_matched(tmp_path: Path) -> None
             event("m4", userId="u3", event="B"),
         ],
     )
-    flows = by_name(run(stacks, [str(path)], against="HEAD"))
+    document = run(stacks, [str(path)], against="HEAD")
+    flows = by_name(document)
     changed = flows["changed"]["against"]
     assert changed["status"] == "changed" and changed["trigger"] == 'event = "A"'
     assert changed["matched"]["events"] == 1 and flows["changed"]["matched"]["events"] == 3
@@ -164,6 +165,13 @@ def test_against_a_ref_shows_newly_and_no_longer_matched(tmp_path: Path) -> None
     removed = flows["removed"]
     assert removed["enabled"] is None and removed["against"]["status"] == "removed"
     assert removed["against"]["noLongerMatched"]["events"] == 1
+    markdown = render_markdown(document)
+    assert (
+        "| `web/changed` | enabled | 3 | 2 | trigger changed | 2 events, 1 person | 0 |" in markdown
+    )
+    assert "| `web/removed` | removed | — | — | flow removed | 0 | 1 event, 1 person |" in markdown
+    text = render_text(document)
+    assert '  at HEAD: trigger changed\n    trigger: event = "A"\n' in text
 
 
 def test_jobs_split_files_and_give_the_same_report(tmp_path: Path) -> None:
