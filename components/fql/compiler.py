@@ -25,7 +25,8 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections import Counter
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -99,7 +100,9 @@ def _missing(key: str) -> Any:
 class _Writer:
     """Builds the expression source; constants that have no literal go into ``namespace``."""
 
-    def __init__(self) -> None:
+    def __init__(self, hoisted: Sequence[str] = ()) -> None:
+        # Top-level fields read into locals once per event (several triggers test them).
+        self.hoisted = {root: f"_f{index}" for index, root in enumerate(hoisted)}
         self.namespace: dict[str, Any] = {
             "_member": js_member,
             "_builtin": JS_BUILTIN,
@@ -116,7 +119,7 @@ class _Writer:
 
     def path(self, leaf: Mapping[str, Any]) -> str:
         root = FIELD_OF_TYPE[leaf["type"]]
-        expr = f"e.get({root!r})"
+        expr = self.hoisted.get(root) or f"e.get({root!r})"
         if leaf["type"] not in NAMED_TYPES:
             return expr
         keys = tuple(re.findall(r"[^\[.\]]+", leaf["name"]))
@@ -157,6 +160,14 @@ class _Writer:
             return "True" if node["operator"] == "and" else "False"
         joiner = " and " if node["operator"] == "and" else " or "
         return "(" + joiner.join(children) + ")"
+
+
+def _leaves(node: Mapping[str, Any]) -> Iterator[Mapping[str, Any]]:
+    if node["type"] == "group":
+        for child in node["children"]:
+            yield from _leaves(child)
+    else:
+        yield node
 
 
 def _check(ast: Mapping[str, Any]) -> None:
@@ -200,8 +211,13 @@ def compile_many(asts: Sequence[Mapping[str, Any]]) -> CompiledSet:
             _check(ast)
         except ConditionError as exc:
             raise ConditionError(f"trigger {index}: {exc}") from None
-    writer = _Writer()
+    # A field that several triggers read (type, event, properties) is read once per event.
+    readers = Counter(
+        root for ast in asts for root in {FIELD_OF_TYPE[leaf["type"]] for leaf in _leaves(ast)}
+    )
+    writer = _Writer(sorted(root for root, count in readers.items() if count > 1))
     lines = ["def hits(e):", "    r = 0"]
+    lines += [f"    {name} = e.get({root!r})" for root, name in writer.hoisted.items()]
     for index, ast in enumerate(asts):
         lines += [f"    if {writer.node(ast)}:", f"        r |= {1 << index}"]
     source = "\n".join([*lines, "    return r", ""])
