@@ -36,7 +36,7 @@ lint: setup
 	bash .ci/lint-workflows.sh
 
 ## Benchmarks: each figure beside its target, PASS or MISS (a miss is measured again before it
-## counts); exits non-zero on a confirmed miss. About a minute.
+## counts); exits non-zero on a confirmed miss. A few minutes (the first run generates events).
 bench: setup
 	$(PY) bench/run.py
 

@@ -4,7 +4,8 @@ Target: the Python evaluator (used by the sandbox's delivery worker, send-test-e
 fidelity tests) evaluates at least 250,000 events/s with all three conditions evaluated, so
 it is never what limits a delivery (each delivery is an HTTP POST, thousands of times slower).
 Node's speed and the ratio are shown for context: Segment's validate is the reference for
-verdicts, not a bar for speed.
+verdicts, not a bar for speed. ``compile_fast`` (the backtest's generated straight-line form,
+bench/bench_backtest.py) is shown beside it.
 
     venv/bin/python bench/bench_conditions.py
 """
@@ -23,7 +24,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.targets import Figure, Target, exit_code, measure  # noqa: E402
-from components.fql import compile_trigger, parse_fql  # noqa: E402
+from components.fql import compile_fast, compile_trigger, parse_fql  # noqa: E402
 
 TRIGGER = 'type = "track" and match(userId, "SA*") and properties.price >= 100'
 EVENTS = 100_000
@@ -48,8 +49,10 @@ def make_events(count: int, *, all_evaluated: bool) -> list[dict[str, Any]]:
     ]
 
 
-def bench_python(ast: dict[str, Any], events: list[dict[str, Any]]) -> tuple[float, int]:
-    matches = compile_trigger(ast)
+def bench_python(
+    ast: dict[str, Any], events: list[dict[str, Any]], *, fast: bool = False
+) -> tuple[float, int]:
+    matches = compile_fast(ast).matches if fast else compile_trigger(ast)
     best = float("inf")
     matched = 0
     for _ in range(ROUNDS):
@@ -94,10 +97,14 @@ def figures() -> list[Figure]:
             lambda events=events: bench_python(ast, events)[0],
             first=ours,
         )
+        fast, fast_matched = bench_python(ast, events, fast=True)
+        assert fast_matched == node_matched, (fast_matched, node_matched)
         results += [
             python,
             measure(f"node validate, {label}", "events/s", None, lambda node=node: node),
             measure(f"python/node speed, {label}", "×", None, lambda r=python.values[-1] / node: r),
+            measure(f"python compile_fast, {label}", "events/s", None, lambda fast=fast: fast),
+            measure(f"compile_fast/node speed, {label}", "×", None, lambda r=fast / node: r),
         ]
     return results
 

@@ -16,7 +16,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench import bench_conditions, bench_program  # noqa: E402
+from bench import bench_backtest, bench_conditions, bench_program  # noqa: E402
 from bench.targets import exit_code, machine, summary  # noqa: E402
 
 
@@ -28,6 +28,8 @@ def main() -> int:
     figures = bench_program.figures([50, 200, 400], 3)
     print("\n== trigger evaluation (bench/bench_conditions.py)", flush=True)
     figures += bench_conditions.figures()
+    print("\n== backtest, 1,000,000 events (bench/bench_backtest.py)", flush=True)
+    figures += bench_backtest.figures()
     lines = [f"machine: {machine()}", *(f.line() for f in figures), summary(figures)]
     print("\n== figures and targets")
     print("\n".join(lines))

@@ -12,6 +12,7 @@ COMMANDS = (
     "components.commands.send_test_event",
     "components.commands.adopt",
     "components.commands.new_stack",
+    "components.commands.backtest",
 )
 """Each module defines ``register(subparsers)``, which adds its sub-command and sets
 ``func(args) -> int`` as the handler."""

@@ -476,7 +476,7 @@ def read_stack_document(path: Path) -> StackDocument:
         resolved = resolve_stack_file(path)
     except StackConfigError as exc:
         raise ConfigError([str(exc)], str(path)) from None
-    return split_resolved(resolved, _mask_secure)
+    return split_resolved(resolved, mask_secure)
 
 
 def split_resolved(resolved: ResolvedStack, mask: Any) -> StackDocument:
@@ -536,17 +536,17 @@ def split_stack_config(config: Mapping[Any, Any], mask: Any) -> StackDocument:
     )
 
 
-def _mask_secure(value: Any) -> tuple[Any, bool]:
+def mask_secure(value: Any) -> tuple[Any, bool]:
     """Replace ``{secure: …}`` leaves with a placeholder; report whether all leaves were."""
     if isinstance(value, dict) and set(value) == {"secure"} and isinstance(value["secure"], str):
         return SECRET_PLACEHOLDER, True
     if isinstance(value, dict):
-        pairs = {k: _mask_secure(v) for k, v in value.items()}
+        pairs = {k: mask_secure(v) for k, v in value.items()}
         return {k: v for k, (v, _) in pairs.items()}, bool(pairs) and all(
             s for _, s in pairs.values()
         )
     if isinstance(value, list):
-        items = [_mask_secure(v) for v in value]
+        items = [mask_secure(v) for v in value]
         return [v for v, _ in items], bool(items) and all(s for _, s in items)
     return value, False
 

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import subprocess
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -59,11 +58,10 @@ from components.offline import (
 from components.pendula.flow_token import REPLACING_FIELDS as TOKEN_REPLACING_FIELDS
 from components.plan_diagram import mermaid_block
 from components.redaction import redact_headers, redact_text, redact_value, shown_url
+from components.stack_at_ref import resolve_stack_at_ref
 from components.stack_config import (
-    MAX_STACK_FILE_BYTES,
     ResolvedStack,
     StackConfigError,
-    find_project_file,
     resolve_stack_file,
     resolve_stack_text,
 )
@@ -626,61 +624,11 @@ def read_stack_file(path: Path) -> StackInput:
 def read_stack_at_ref(path: Path, ref: str) -> StackInput | None:
     """The stack file as of a git ref (with that ref's Pulumi.yaml), or None when the file did
     not exist there."""
-    directory = path.parent
-    verified = _git(directory, "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}")
-    if verified.returncode != 0:
-        raise PlanError(
-            f"--against {ref}: not a git commit, branch or tag here "
-            f"({verified.stderr.strip() or 'unknown revision'})",
-            EXIT_UNREADABLE,
-        )
-    text = _file_at_ref(directory, ref, path.name, f"{path} at {ref}")
-    if text is None:
-        return None
-    project_text, project_label = None, None
-    project = find_project_file(directory)
-    if project is not None:
-        relative = Path(*[".."] * _levels_up(directory, project.parent), project.name)
-        project_label = f"{project} at {ref}"
-        project_text = _file_at_ref(directory, ref, relative.as_posix(), project_label)
-    return read_stack_text(text, f"{path} at {ref}", project_text, project_label)
-
-
-def _levels_up(directory: Path, ancestor: Path) -> int:
-    return len(directory.resolve().relative_to(ancestor.resolve()).parts)
-
-
-def _git(directory: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(  # noqa: S603 (fixed argv, no shell)
-        ["git", "-C", str(directory), *args],  # noqa: S607 (git from PATH, like a user)
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-
-
-def _file_at_ref(directory: Path, ref: str, relative: str, label: str) -> str | None:
-    """A file's text at ``ref`` (``relative`` to ``directory``), None if it did not exist."""
-    spec = f"{ref}:./{relative}"
-    if _git(directory, "cat-file", "-e", spec).returncode != 0:
-        return None
-    shown = _git(directory, "cat-file", "-s", spec)
-    if shown.returncode == 0 and int(shown.stdout.strip() or 0) > MAX_STACK_FILE_BYTES:
-        raise PlanError(f"{label}: larger than {MAX_STACK_FILE_BYTES} bytes", EXIT_UNREADABLE)
-    shown_bytes = subprocess.run(  # noqa: S603 (fixed argv, no shell)
-        ["git", "-C", str(directory), "show", spec],  # noqa: S607
-        capture_output=True,
-        check=False,
-    )
-    if shown_bytes.returncode != 0:
-        error = shown_bytes.stderr.decode("utf-8", "replace").strip()
-        raise PlanError(f"--against {ref}: {error}", EXIT_UNREADABLE)
     try:
-        return shown_bytes.stdout.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise PlanError(
-            f"{label}: is not UTF-8 text (invalid byte at offset {exc.start})", EXIT_UNREADABLE
-        ) from None
+        resolved = resolve_stack_at_ref(path, ref)
+    except StackConfigError as exc:
+        raise PlanError(str(exc), EXIT_UNREADABLE) from None
+    return None if resolved is None else stack_input(resolved)
 
 
 def build_plan(request: PlanRequest) -> dict[str, Any]:

@@ -68,7 +68,8 @@ def test_make_bench_runs_the_runner_that_exits_non_zero_on_a_miss() -> None:
         "import sys; sys.argv = ['run.py']; from bench import run; "
         "from bench.targets import Figure, Target; "
         "run.bench_program.figures = lambda s, r: [Figure('slow', 's', Target(1.0), [9.0])]; "
-        "run.bench_conditions.figures = lambda: []; sys.exit(run.main())"
+        "run.bench_conditions.figures = lambda: []; run.bench_backtest.figures = lambda: []; "
+        "sys.exit(run.main())"
     )
     done = subprocess.run(
         [sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, check=False

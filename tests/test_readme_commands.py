@@ -26,6 +26,7 @@ import components.__main__ as components_cli
 import sandbox.__main__ as sandbox_cli
 from components import plan as plan_logic
 from components.commands import adopt as adopt_command
+from components.commands import backtest as backtest_command
 from components.commands import check as check_command
 from components.commands import send_test_event as send_command
 from components.fql import YAML_FIELDS, YAML_OPERATORS
@@ -62,7 +63,7 @@ DOCS = {
     },
 }
 ALL_TEXT = "\n".join(DOCS.values())
-SUBCOMMANDS = ("check", "plan", "send-test-event", "adopt", "new-stack")
+SUBCOMMANDS = ("check", "plan", "send-test-event", "adopt", "new-stack", "backtest")
 FLAG = re.compile(r"(?<![\w-])--[a-z][a-z0-9-]*")
 # Pulumi CLI command lines carry pulumi's own flags; they are not ours to check here.
 PULUMI_COMMAND = re.compile(
@@ -162,6 +163,7 @@ def test_every_flag_on_a_documented_command_line_exists(cli_flags: dict[str, set
         ("Sending a test event", "send-test-event"),
         ("Offline plan (no CLI, credentials or network)", "plan"),
         ("Adopting an existing setup", "adopt"),
+        ("Backtest on recorded events", "backtest"),
         ("What the sandbox serves", "sandbox"),
     ],
 )
@@ -255,6 +257,12 @@ def test_plan_exit_codes() -> None:
     }
     assert codes[plan_logic.EXIT_INVALID_CONFIG] == "invalid config"
     assert codes[plan_logic.EXIT_POLICY] == "policy violation"
+
+
+def test_backtest_exit_codes() -> None:
+    codes = documented_exit_codes("Backtest on recorded events")
+    assert set(codes) == {backtest_command.EXIT_OK, 2, backtest_command.EXIT_UNREADABLE}
+    assert codes[backtest_command.EXIT_UNREADABLE].startswith("unreadable")
 
 
 def test_check_exit_codes() -> None:
@@ -610,6 +618,7 @@ def documented_shell_lines() -> list[tuple[str, str]]:
 RUN_OFFLINE = re.compile(
     r"^venv/bin/python -m components (?:plan|check|new-stack)\b"
     r"|^venv/bin/python -m components send-test-event .*--dry-run\b"
+    r"|^venv/bin/python -m components backtest --stack sample --stacks-dir tests/fixtures/backtest "
 )
 """Offline commands: run as written in a scratch copy of the project (git history included)."""
 RUN_AGAINST_THE_SANDBOX = re.compile(r"^venv/bin/python -m components send-test-event --flow \S+$")
@@ -622,6 +631,9 @@ NOT_RUN = {
     r"^pulumi ": "needs the Pulumi CLI, its plugins and credentials",
     r"^export PUBLIC_API_TOKEN=": "sets a credential",
     r"^venv/bin/python -m components adopt ": "needs a Segment workspace (test_adopt.py runs it)",
+    r"^venv/bin/python -m components backtest --stack dev --events '?archive/": (
+        "needs a recorded events archive (tests/backtest runs backtest on generated events)"
+    ),
     r"^PENDULA_TOKEN=(?:'[^']*'|\S+) venv/bin/python -m components send-test-event --stack (?!local)": (
         "sends to a real Pendula flow"
     ),
@@ -670,6 +682,8 @@ def scratch_project(tmp_path: Path, sandbox_port: int) -> Path:
     for stack in FIXTURE_STACK_NAMES:
         shutil.copy(ROOT / "policy" / "config" / f"{stack}.json", root / "policy" / "config")
     shutil.copytree(ROOT / "tests" / "fixtures" / "events", root / "tests" / "fixtures" / "events")
+    for folder in (("tests", "fixtures", "backtest"), ("examples", "events")):
+        shutil.copytree(ROOT.joinpath(*folder), root.joinpath(*folder))
     local = root / "stacks" / "Pulumi.local.yaml"
     local.write_text(local.read_text().replace("127.0.0.1:8787", f"127.0.0.1:{sandbox_port}"))
     (root / "venv").symlink_to(Path(sys.prefix))  # the venv the tests run in

@@ -50,13 +50,15 @@ Modules, one concern each: :mod:`~components.fql.vocabulary` (types, operators, 
 :mod:`~components.fql.js` (JavaScript value semantics), :mod:`~components.fql.lexer` (fql-ts),
 :mod:`~components.fql.segment_parser` / :mod:`~components.fql.segment_generator` (Segment's ports),
 :mod:`~components.fql.checks` (what Segment reads back), :mod:`~components.fql.reader` (the strict
-reader), :mod:`~components.fql.evaluator` (verdicts) and :mod:`~components.fql.yaml_form`.
+reader), :mod:`~components.fql.evaluator` (verdicts), :mod:`~components.fql.compiler` (the same
+verdicts as generated straight-line Python, for the backtest) and :mod:`~components.fql.yaml_form`.
 """
 
 from __future__ import annotations
 
 from components.fql.checks import generate_fql
-from components.fql.evaluator import compile_trigger, explain, validate
+from components.fql.compiler import CompiledSet, CompiledTrigger, compile_fast, compile_many
+from components.fql.evaluator import compile_trigger, explain, field_values, validate
 from components.fql.js import js_number_to_string, js_to_number, js_to_string
 from components.fql.reader import parse_fql
 from components.fql.vocabulary import (
@@ -89,12 +91,17 @@ __all__ = [
     "VALUELESS_OPERATORS",
     "YAML_FIELDS",
     "YAML_OPERATORS",
+    "CompiledSet",
+    "CompiledTrigger",
     "ConditionError",
     "LeafVerdict",
+    "compile_fast",
+    "compile_many",
     "compile_trigger",
     "conditions_from_yaml",
     "conditions_to_yaml",
     "explain",
+    "field_values",
     "generate_fql",
     "js_number_to_string",
     "js_to_number",

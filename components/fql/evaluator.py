@@ -191,3 +191,18 @@ def explain(ast: Mapping[str, Any], event: Mapping[str, Any]) -> list[LeafVerdic
     if not isinstance(event, Mapping):
         raise ConditionError(f"an event must be a JSON object; got {type(event).__name__}")
     return [LeafVerdict(leaf_fql(leaf), _compile(leaf)(event)) for leaf in _leaves(ast)]
+
+
+def field_values(ast: Mapping[str, Any], event: Mapping[str, Any]) -> dict[str, Any]:
+    """Each field the trigger reads (``properties.price``) and its value in ``event`` as
+    Segment's ``get`` finds it (None when missing), in document order: what a match was on."""
+    check_for_evaluation(ast, "")
+    values: dict[str, Any] = {}
+    for leaf in _leaves(ast):
+        field = FIELD_OF_TYPE[leaf["type"]]
+        if leaf["type"] in NAMED_TYPES:
+            field += "." + leaf["name"]
+        if field not in values:
+            value = _getter(leaf)(event)
+            values[field] = None if value is UNDEFINED else value
+    return values

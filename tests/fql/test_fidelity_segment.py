@@ -12,8 +12,12 @@ import random
 from pathlib import Path
 from typing import Any
 
+import orjson
+import pytest
+
 import components.fql as c
 from components.fql.checks import same_ast
+from components.fql.compiler import compile_fast, compile_many
 from components.fql.segment_generator import segment_generate
 from components.fql.segment_parser import SegmentParseError, segment_parse
 from tests.node.oracle_client import as_json, run_oracle
@@ -353,3 +357,134 @@ def test_random_fql_strings_accepted_only_when_segment_agrees() -> None:
             accepted += 1
             assert ours["ok"] == result["ok"], text
     assert accepted > 50
+
+
+# Values where JavaScript's coercions differ from Python's: doubles beyond 2**53, -0, numeric
+# text (never a number for Segment), nested arrays, objects with index-like keys.
+COERCION_SCALARS: list[Any] = [
+    2**53 + 1,
+    -(2**53) - 3,
+    1e300,
+    -0.0,
+    0.1,
+    100.0,
+    "0x10",
+    " 5 ",
+    "1e3",
+    "SA",
+    "SAx",
+    "xSA",
+    "Nike",
+    [[]],
+    [None],
+    {"0": 1},
+    "constructor",
+]
+
+
+def _coercion_event(rng: random.Random) -> dict[str, Any]:
+    """A generated event with some fields missing and some holding coercion edge cases."""
+    event = _event(rng)
+    for key in ("properties", "traits", "context"):
+        obj = event.get(key)
+        if isinstance(obj, dict):
+            for name in rng.sample(["price", "plan", "a", "length", "0", "items", "page"], 2):
+                if rng.random() < 0.6:
+                    obj[name] = rng.choice(COERCION_SCALARS)
+    for key in ("type", "event", "name", "userId"):
+        if rng.random() < 0.15:
+            event.pop(key, None)
+    # The backtest reads events with orjson: evaluate exactly what it produces.
+    decoded: dict[str, Any] = orjson.loads(orjson.dumps(event))
+    return decoded
+
+
+def test_compiled_evaluator_agrees_with_evaluator_and_segment() -> None:
+    """compile_fast, compile_trigger and Segment's validate: 0 disagreements on random ASTs x
+    random events (missing fields, type coercions, match() prefixes/suffixes included)."""
+    rng = random.Random(SEED + 2)
+    asts = [_group(rng, 0) for _ in range(4000)]
+    asts += [
+        c.parse_fql(text)
+        for text in (
+            'match(userId, "SA*") and !match(event, "*Air")',
+            'match(properties.plan, "*x") or properties.price >= 100',
+            'match(context.page, "SA*") and properties.price != 0.1',
+            "properties.price = 9007199254740991 or properties.a < 1000",
+            "properties.length > 0 and traits.constructor != null",
+        )
+    ]
+    # Operands beyond what parse_fql accepts: both evaluators still give Segment's verdict.
+    asts += [
+        {"type": "group", "operator": "or", "children": [leaf]}
+        for leaf in (
+            {
+                "type": "event-property",
+                "name": "price",
+                "operator": "number_equals",
+                "value": 2**53,
+            },
+            {"type": "event-property", "name": "price", "operator": "<", "value": "abc"},
+            {"type": "event-property", "name": "a", "operator": ">=", "value": 1e300},
+            {"type": "event-trait", "name": "price", "operator": "=", "value": 5},
+        )
+    ]
+    events = [[_coercion_event(rng) for _ in range(6)] for _ in asts]
+    results = run_oracle(
+        [
+            {"op": "validate", "ast": ast, "events": batch}
+            for ast, batch in zip(asts, events, strict=True)
+        ]
+    )
+    compared = 0
+    disagreements: list[tuple[Any, ...]] = []
+    for ast, batch, result in zip(asts, events, results, strict=True):
+        if "error" in result:
+            continue  # Segment throws; both of ours refuse such a trigger at compile time
+        try:
+            reference = c.compile_trigger(ast)
+        except c.ConditionError:
+            continue
+        fast = compile_fast(ast).matches
+        for event, verdict in zip(batch, result["ok"], strict=True):
+            ours = (fast(event), reference(event))
+            if ours != (verdict, verdict):
+                disagreements.append((ast, event, verdict, ours))
+            compared += 1
+    assert disagreements == []
+    assert compared > 20000
+
+
+def test_compiled_evaluator_refuses_what_the_evaluator_refuses() -> None:
+    rng = random.Random(SEED + 3)
+    for _ in range(2000):
+        ast = _group(rng, 0)
+        try:
+            c.compile_trigger(ast)
+        except c.ConditionError as exc:
+            with pytest.raises(c.ConditionError) as caught:
+                compile_fast(ast)
+            assert str(caught.value) == str(exc)
+        else:
+            compile_fast(ast)
+
+
+def test_compile_many_sets_exactly_the_bits_of_the_matching_triggers() -> None:
+    """The backtest's one-call-per-event form gives each trigger compile_fast's verdict."""
+    rng = random.Random(SEED + 4)
+    asts: list[dict[str, Any]] = []
+    while len(asts) < 600:
+        ast = _group(rng, 0)
+        try:
+            compile_fast(ast)
+        except c.ConditionError:
+            continue
+        asts.append(ast)
+    for start in range(0, len(asts), 6):
+        chunk = asts[start : start + 6]
+        hits = compile_many(chunk).hits
+        singles = [compile_fast(ast).matches for ast in chunk]
+        for _ in range(20):
+            event = _coercion_event(rng)
+            mask = hits(event)
+            assert [bool(mask >> i & 1) for i in range(len(chunk))] == [m(event) for m in singles]

@@ -1,0 +1,1 @@
+"""Backtest: what triggers would have matched on recorded Segment events (see run.py)."""
