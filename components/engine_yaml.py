@@ -32,7 +32,7 @@ from typing import Any, ClassVar
 
 import yaml
 
-from components.files import FileError, LimitedLoader, check_expanded_size
+from components.files import FileError, LimitedLoader, load_yaml_text
 
 _PLAIN = "tag:engine-yaml:plain"
 _STR = "tag:yaml.org,2002:str"
@@ -291,22 +291,7 @@ def load_engine_yaml(text: str, label: str) -> Any:
     """The YAML document in ``text`` as the engine decodes it, or ``FileError`` naming ``label``."""
     if text.startswith("\ufeff"):
         text = text[1:]  # Pulumi strips a UTF-8 byte order mark before decoding
-    loader = EngineYamlLoader(text)
-    try:
-        document = loader.get_single_data()
-    except FileError as exc:
-        raise FileError(f"{label}: {exc}") from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}" if mark is not None else ""
-        problem = getattr(exc, "problem", None) or type(exc).__name__
-        raise FileError(f"{label}: not valid YAML ({problem}{where})") from None
-    except RecursionError:
-        raise FileError(f"{label}: YAML nested too deeply") from None
-    finally:
-        loader.dispose()
-    check_expanded_size(document, label)
-    return document
+    return load_yaml_text(text, label, EngineYamlLoader)
 
 
 class EngineYamlDumper(yaml.SafeDumper):

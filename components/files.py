@@ -140,9 +140,13 @@ class LimitedLoader(yaml.SafeLoader):
             self.depth -= 1
 
 
-def load_yaml_text(text: str, label: str) -> Any:
-    """The YAML document in ``text``, or ``FileError`` naming ``label`` and the problem."""
-    loader = LimitedLoader(text)
+def load_yaml_text(text: str, label: str, loader_class: type[LimitedLoader] = LimitedLoader) -> Any:
+    """The YAML document in ``text``, or ``FileError`` naming ``label`` and the problem.
+
+    ``loader_class`` decides how scalars resolve: configuration is read with
+    ``components.engine_yaml.EngineYamlLoader`` (the engine's rules), never PyYAML's own.
+    """
+    loader = loader_class(text)
     try:
         document = loader.get_single_data()
     except FileError as exc:
