@@ -28,7 +28,7 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from components.plan import PlanRequest, build_plan  # noqa: E402
+from components.review.plan import PlanRequest, build_plan  # noqa: E402
 from tests.engine.programs import flow_tokens  # noqa: E402
 from tests.engine.project import EngineProject, toolchain_problem  # noqa: E402
 
