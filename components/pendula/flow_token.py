@@ -59,7 +59,7 @@ _VISIBLE_ASCII = re.compile(r"[\x21-\x7e]+")
 
 # Fields whose change needs a new token; everything else is an in-place update.
 REPLACING_FIELDS = ("flow_url", "mode")
-_REPLACING_FIELDS = REPLACING_FIELDS  # older name, still imported by components/plan.py
+_REPLACING_FIELDS = REPLACING_FIELDS  # older name of REPLACING_FIELDS, kept for its importers
 _INPUT_FIELDS = ("flow_url", "mode", "scheme", "tenant_id", "token", "token_name")
 _MANAGED_ONLY = ("token_name", "token_description")
 
