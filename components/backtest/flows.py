@@ -1,7 +1,7 @@
 """The flows a backtest checks: each flow's trigger read from a stack file, or from the stack file
 as of a git ref (``--against``).
 
-The stack file is read through ``components.config.read_stack_document`` (the one reader of
+The stack file is read through ``components.config.load.read_stack_document`` (the one reader of
 stack files); only the triggers are interpreted here, flow by flow, so one refused trigger is
 reported on its flow instead of stopping the run. A raw ``trigger`` kept with
 ``unsafeTrigger: true`` is evaluated as Segment's own parser reads it, since that is what

@@ -1,12 +1,15 @@
-"""Typed stack configuration, loaded: structure (pydantic) then meaning (``checks``), before any
-resource is registered.
+"""Typed stack configuration, loaded: the stack file read by the engine's loader, then validated.
 
 A stack file is validated in two passes, both before any resource is registered:
 
-1. structure (pydantic): types, required keys, unknown keys, closed sets;
-2. meaning (``components.config.checks``).
+1. structure (pydantic, ``components.config.models``): types, required keys, unknown keys,
+   closed sets;
+2. meaning (``components.config.checks``): what the values mean, with the full key path.
 
-All problem lines are raised together as one ``ConfigError``."""
+Every problem becomes one line ``<stack-file key path>: <what is wrong> (<what is allowed>)``
+and all lines are raised together as one ``ConfigError``. A secret's value never appears
+in an error; only its key does.
+"""
 
 from __future__ import annotations
 

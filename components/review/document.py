@@ -1,5 +1,5 @@
-"""The plan document's vocabulary, shared by building and rendering: markers, exit codes, the
-recorded run of the program, and the public form of the document."""
+"""The plan document's vocabulary, shared by building and rendering: the secret and unknown
+markers, exit codes, how a value is shown, the status and the public form of the document."""
 
 from __future__ import annotations
 
