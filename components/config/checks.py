@@ -85,12 +85,12 @@ def foreign_credential_problems(
             )
 
 
-def _did_you_mean(name: str, known: Iterable[str], prefix: str = "") -> str:
+def did_you_mean(name: str, known: Iterable[str], prefix: str = "") -> str:
     close = difflib.get_close_matches(name, list(known), n=1, cutoff=0.6)
     return f" (did you mean '{prefix}{close[0]}'?)" if close else ""
 
 
-def _credential_values(
+def credential_values(
     values: Mapping[str, Any], segment: SegmentConfig
 ) -> Iterator[tuple[str, Any]]:
     """Every credential key of the stack with its value: project secrets and ``segment:token``."""
@@ -103,7 +103,7 @@ def _credential_values(
 # --- pass 2: meaning ------------------------------------------------------------------
 
 
-def _semantic_problems(
+def semantic_problems(
     project: _ProjectConfig,
     raw: Mapping[str, Any],
     secret_keys: frozenset[str],
@@ -307,7 +307,7 @@ def _secret_storage_problems(
     may keep throwaway values in plaintext.
     """
     if not project.sandbox:
-        for key, value in _credential_values(raw, segment):
+        for key, value in credential_values(raw, segment):
             namespace, _, name = key.partition(":")
             secure = segment.secret_keys if namespace == SEGMENT else secret_keys
             if name not in secure and value:
@@ -333,7 +333,7 @@ def _secret_storage_problems(
     endpoint_paths = {path for path, _ in _credential_urls(project, segment)}
     for name in sorted(set(raw) - SECRET_KEYS):
         copied = False
-        for path, text in _plain_strings(raw[name], f"{PROJECT}:{name}"):
+        for path, text in plain_strings(raw[name], f"{PROJECT}:{name}"):
             if secret_text is not None and secret_text.search(text):
                 copied = True
                 yield f"{path}: contains a secret's value; keep credentials only in secure keys"
@@ -345,7 +345,7 @@ def _secret_storage_problems(
                 raw[name], f"{PROJECT}:{name}", endpoints=endpoint_paths
             )
         else:  # an Authorization value is never written by hand, not even in the sandbox
-            for path, text in _plain_strings(raw[name], f"{PROJECT}:{name}"):
+            for path, text in plain_strings(raw[name], f"{PROJECT}:{name}"):
                 if problem := validators.authorization_text_problem(text):
                     yield f"{path}: {problem}"
     url = segment.values.get("url")
@@ -353,5 +353,5 @@ def _secret_storage_problems(
         yield from validators.credential_problems(url, f"{SEGMENT}:url", endpoints=endpoint_paths)
 
 
-def _plain_strings(value: Any, path: str) -> Iterator[tuple[str, str]]:
+def plain_strings(value: Any, path: str) -> Iterator[tuple[str, str]]:
     return ((p, leaf) for p, leaf in validators.json_leaves(value, path) if isinstance(leaf, str))

@@ -25,12 +25,12 @@ from pydantic import ValidationError
 
 from components import webhook_url
 from components.config.checks import (
-    _credential_values,
-    _did_you_mean,
-    _plain_strings,
-    _semantic_problems,
+    credential_values,
+    did_you_mean,
     foreign_credential_problems,
     namespace_problems,
+    plain_strings,
+    semantic_problems,
 )
 from components.config.models import (
     DEFAULT_DATA_MAPPING,
@@ -48,8 +48,8 @@ from components.config.models import (
     FlowTokenConfig,
     SegmentConfig,
     StackConfig,
+    StrictModel,
     TokenMode,
-    _Model,
     _ProjectConfig,
     custom_context_header,
     segment_url,
@@ -88,7 +88,7 @@ def parse_stack_config(
     other_keys = tuple(other_keys)
     key_problems = list(namespace_problems(other_keys))
     key_problems += [
-        f"{SEGMENT}:{name}: unknown key{_did_you_mean(name, SEGMENT_KEYS, SEGMENT + ':')}; the "
+        f"{SEGMENT}:{name}: unknown key{did_you_mean(name, SEGMENT_KEYS, SEGMENT + ':')}; the "
         f"Segment provider reads only {', '.join(SEGMENT + ':' + k for k in SEGMENT_KEYS)}"
         for name in sorted(set(segment.values) - set(SEGMENT_KEYS))
     ]
@@ -98,7 +98,7 @@ def parse_stack_config(
         problems = key_problems + [_format_pydantic_error(e) for e in exc.errors()]
         raise ConfigError(_without_secrets(problems, values, segment), source) from None
     problems = key_problems + list(
-        _semantic_problems(project, values, frozenset(secret_keys), segment)
+        semantic_problems(project, values, frozenset(secret_keys), segment)
     )
     if not project.sandbox:
         problems += foreign_credential_problems(
@@ -116,8 +116,8 @@ def _without_secrets(
     secrets = sorted(
         {
             text
-            for name, value in _credential_values(values, segment)
-            for _, text in _plain_strings(value, name)
+            for name, value in credential_values(values, segment)
+            for _, text in plain_strings(value, name)
             if len(text) >= 4
             and text != SECRET_PLACEHOLDER
             and not placeholders.is_placeholder(text)
@@ -166,7 +166,7 @@ def load_from_pulumi(*, allow_placeholders: bool = False) -> StackConfig:
     # A secret still `PLACEHOLDER` passes the offline review but never reaches a resource.
     unset = [
         path
-        for key, value in _credential_values(values, segment)
+        for key, value in credential_values(values, segment)
         for path in placeholders.placeholder_paths(key, value)
     ]
     if unset and not allow_placeholders:
@@ -313,7 +313,7 @@ def _stack_name() -> str:
 
 # --- pass 1 error formatting ----------------------------------------------------------
 
-_MODEL_BY_LOC_HINT: dict[str, type[_Model]] = {
+_MODEL_BY_LOC_HINT: dict[str, type[StrictModel]] = {
     "destinations": DestinationConfig,
     "flows": FlowConfig,
     "token": FlowTokenConfig,
@@ -327,7 +327,7 @@ def _format_pydantic_error(error: Any) -> str:
     if kind == "extra_forbidden":
         model = _model_for(loc[:-1])
         names = sorted(f.alias or n for n, f in model.model_fields.items())
-        hint = _did_you_mean(str(loc[-1]), names)
+        hint = did_you_mean(str(loc[-1]), names)
         return f"{path}: unknown key{hint}; allowed keys here: {', '.join(names)}"
     if kind == "missing":
         return f"{path}: required key is missing"
@@ -344,8 +344,8 @@ def _format_pydantic_error(error: Any) -> str:
     return f"{path}: {message} (got {value!r})"
 
 
-def _model_for(loc: tuple[Any, ...]) -> type[_Model]:
-    model: type[_Model] = _ProjectConfig
+def _model_for(loc: tuple[Any, ...]) -> type[StrictModel]:
+    model: type[StrictModel] = _ProjectConfig
     for part in loc:
         if isinstance(part, str) and part in _MODEL_BY_LOC_HINT:
             model = _MODEL_BY_LOC_HINT[part]

@@ -80,13 +80,13 @@ class AuthScheme(StrEnum):
     BASIC = "basic"
 
 
-class _Model(BaseModel):
+class StrictModel(BaseModel):
     """Stack-file keys are camelCase; unknown keys are errors, never silently ignored."""
 
     model_config = ConfigDict(extra="forbid", populate_by_name=False, frozen=True)
 
 
-class FlowTokenConfig(_Model):
+class FlowTokenConfig(StrictModel):
     """How one flow authenticates to its Pendula webhook trigger."""
 
     mode: TokenMode = TokenMode.PROVIDED
@@ -99,7 +99,7 @@ class FlowTokenConfig(_Model):
     """Managed mode only: the token's description in Pendula."""
 
 
-class FlowConfig(_Model):
+class FlowConfig(StrictModel):
     """One Pendula flow: one Segment mapping plus the flow's token."""
 
     name: str = Field(pattern=NAME_PATTERN)
@@ -116,7 +116,7 @@ class FlowConfig(_Model):
     sample_event: str | None = Field(default=None, alias="sampleEvent")
 
 
-class DestinationConfig(_Model):
+class DestinationConfig(StrictModel):
     """One Webhooks (Actions) destination on one Segment source."""
 
     name: str = Field(pattern=NAME_PATTERN)
@@ -126,7 +126,7 @@ class DestinationConfig(_Model):
     flows: list[FlowConfig] = Field(min_length=1)
 
 
-class _ProjectConfig(_Model):
+class _ProjectConfig(StrictModel):
     """The project keys of one stack file (``segment-pendula:<key>``)."""
 
     destinations: list[DestinationConfig] = Field(min_length=1)

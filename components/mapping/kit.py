@@ -40,8 +40,8 @@ SUPPORTED_DIRECTIVES: Final = (
 )
 MAX_PATTERN_LENGTH: Final = 10
 MAX_REPLACEMENT_LENGTH: Final = 10
-_DIRECTIVE_NAME = re.compile(r"@[a-z][a-zA-Z0-9]+")
-_ROOT_DIRECTIVE_KEY: Final = "__segment_internal_directive"
+DIRECTIVE_NAME = re.compile(r"@[a-z][a-zA-Z0-9]+")
+ROOT_DIRECTIVE_KEY: Final = "__segment_internal_directive"
 _ARRAY_SPLIT = re.compile(r"""\[(?=["'\d])|\.|(?<=["'\d])\]+""")
 _REGEX_SPECIAL = re.compile(r"[-\[\]{}()*+?.,\\^$|#\s]")
 
@@ -49,7 +49,7 @@ _REGEX_SPECIAL = re.compile(r"[-\[\]{}()*+?.,\\^$|#\s]")
 # --- JavaScript value helpers -----------------------------------------------------------------
 
 
-def _real_type(value: Any) -> str:
+def real_type(value: Any) -> str:
     """actions-core ``realTypeOf`` (``Object.prototype.toString`` in lower case)."""
     if value is UNDEFINED:
         return "undefined"
@@ -68,7 +68,7 @@ def _real_type(value: Any) -> str:
     return type(value).__name__.lower()
 
 
-def _truthy(value: Any) -> bool:
+def truthy(value: Any) -> bool:
     if value is UNDEFINED or value is None or value is False:
         return False
     if isinstance(value, int | float) and not isinstance(value, bool):
@@ -78,19 +78,19 @@ def _truthy(value: Any) -> bool:
     return True
 
 
-def _utf16_units(text: str) -> list[str]:
+def utf16_units(text: str) -> list[str]:
     data = text.encode("utf-16-le", "surrogatepass")
     return [data[i : i + 2].decode("utf-16-le", "surrogatepass") for i in range(0, len(data), 2)]
 
 
 def _member(value: Any, key: str) -> Any:
     """``value && value[key]`` with undefined kept apart from null."""
-    if not _truthy(value):
+    if not truthy(value):
         return value
     if isinstance(value, Mapping):
         return value.get(key, UNDEFINED)
     if isinstance(value, list | tuple | str):
-        items: Any = _utf16_units(value) if isinstance(value, str) else value
+        items: Any = utf16_units(value) if isinstance(value, str) else value
         if key == "length":
             return len(items)
         if re.fullmatch(r"0|[1-9][0-9]*", key) and int(key) < len(items):
@@ -98,7 +98,7 @@ def _member(value: Any, key: str) -> Any:
     return UNDEFINED
 
 
-def _get(obj: Any, path: Any) -> Any:
+def get_path(obj: Any, path: Any) -> Any:
     """actions-core ``get``: dotted/bracketed paths, ``""`` and ``"."`` for the whole object."""
     if path in ("", "."):
         return obj
@@ -110,7 +110,7 @@ def _get(obj: Any, path: Any) -> Any:
     return obj
 
 
-def _loosely_blank(value: Any) -> bool:
+def loosely_blank(value: Any) -> bool:
     """JavaScript ``value == ''`` for a value that is neither undefined nor null."""
     if isinstance(value, str):
         return value == ""
@@ -121,7 +121,7 @@ def _loosely_blank(value: Any) -> bool:
     return js_to_string(value) == ""
 
 
-def _json_stringify(value: Any) -> Any:
+def json_stringify(value: Any) -> Any:
     """``JSON.stringify(value)``; UNDEFINED when JavaScript returns undefined."""
     if value is UNDEFINED:
         return UNDEFINED
@@ -135,12 +135,12 @@ def _json_stringify(value: Any) -> Any:
     if isinstance(value, str):
         return json.dumps(value, ensure_ascii=False)
     if isinstance(value, list | tuple):
-        parts = [_json_stringify(item) for item in value]
+        parts = [json_stringify(item) for item in value]
         return "[" + ",".join("null" if part is UNDEFINED else part for part in parts) + "]"
     if isinstance(value, Mapping):
         members = [
             f"{json.dumps(str(key), ensure_ascii=False)}:{text}"
-            for key, text in ((key, _json_stringify(item)) for key, item in value.items())
+            for key, text in ((key, json_stringify(item)) for key, item in value.items())
             if text is not UNDEFINED
         ]
         return "{" + ",".join(members) + "}"
@@ -151,7 +151,7 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(name)
 
 
-def _json_parse(text: str) -> Any:
+def json_parse(text: str) -> Any:
     """``JSON.parse``: no NaN/Infinity, numbers as JavaScript doubles."""
 
     def number(literal: str) -> int | float:
@@ -163,7 +163,7 @@ def _json_parse(text: str) -> Any:
     return json.loads(text, parse_constant=_reject_constant, parse_int=number, parse_float=number)
 
 
-def _js_replace(value: str, pattern: str, replacement: str, flags: str) -> str:
+def js_replace(value: str, pattern: str, replacement: str, flags: str) -> str:
     """``value.replace(new RegExp(escaped pattern, flags), replacement)`` with ``$`` patterns."""
     regex = re.compile(
         _REGEX_SPECIAL.sub(lambda m: "\\" + m.group(0), pattern),
@@ -188,11 +188,11 @@ def _js_replace(value: str, pattern: str, replacement: str, flags: str) -> str:
 # --- validation (actions-core mapping-kit/validate.ts) ----------------------------------------
 
 
-def _article(kind: str) -> str:
+def article(kind: str) -> str:
     return "an" if kind[:1] in "aeiou" else "a"
 
 
-def _is_directive(value: Any) -> bool:
+def is_directive(value: Any) -> bool:
     if not isinstance(value, Mapping):
         return False
     keys = [str(key) for key in value]
@@ -201,8 +201,8 @@ def _is_directive(value: Any) -> bool:
     return all(key.startswith("@") or key == "_metadata" for key in keys)
 
 
-def _type_or_directive(value: Any) -> str:
-    kind = _real_type(value)
+def type_or_directive(value: Any) -> str:
+    kind = real_type(value)
     if kind == "object" and any(str(key).startswith("@") for key in value):
         return "directive"
     return kind

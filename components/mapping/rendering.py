@@ -8,20 +8,20 @@ from typing import Any, Final
 
 from components.fql import js_to_string
 from components.mapping.kit import (
-    _ROOT_DIRECTIVE_KEY,
     MAX_PATTERN_LENGTH,
     MAX_REPLACEMENT_LENGTH,
+    ROOT_DIRECTIVE_KEY,
     UNDEFINED,
     MappingError,
-    _get,
-    _is_directive,
-    _js_replace,
-    _json_parse,
-    _json_stringify,
-    _loosely_blank,
-    _real_type,
-    _truthy,
-    _utf16_units,
+    get_path,
+    is_directive,
+    js_replace,
+    json_parse,
+    json_stringify,
+    loosely_blank,
+    real_type,
+    truthy,
+    utf16_units,
 )
 from components.mapping.validation import validate_mapping
 
@@ -42,7 +42,7 @@ class _Renderer:
             return [self.resolve(item, payload) for item in mapping]
         if not isinstance(mapping, Mapping):
             return mapping
-        if _is_directive(mapping):
+        if is_directive(mapping):
             name = next(str(key) for key in mapping if str(key).startswith("@"))
             handler = _DIRECTIVES.get(name)
             if handler is None:
@@ -53,37 +53,37 @@ class _Renderer:
     def string_arg(self, name: str, value: Any, payload: Any) -> str:
         resolved = self.resolve(value, payload)
         if not isinstance(resolved, str):
-            raise self.fail(f"{name}: expected string, got {_real_type(resolved)}")
+            raise self.fail(f"{name}: expected string, got {real_type(resolved)}")
         return resolved
 
     def options(self, name: str, opts: Any, message: str) -> Mapping[str, Any]:
-        if _real_type(opts) != "object":
+        if real_type(opts) != "object":
             raise self.fail(f"{name} requires an object with {message}")
         return dict(opts)
 
     def directive_if(self, opts: Any, payload: Any) -> Any:
         opts = self.options("@if", opts, 'an "exists" key')
         exists, blank = opts.get("exists", UNDEFINED), opts.get("blank", UNDEFINED)
-        if not _truthy(exists) and not _truthy(blank):
+        if not truthy(exists) and not truthy(blank):
             raise self.fail('@if requires an "exists" key or a "blank" key')
         if exists is not UNDEFINED:
             value = self.resolve(exists, payload)
             condition = value is not UNDEFINED and value is not None
         else:
             value = self.resolve(blank, payload)
-            condition = value is not UNDEFINED and value is not None and not _loosely_blank(value)
+            condition = value is not UNDEFINED and value is not None and not loosely_blank(value)
         then, otherwise = opts.get("then", UNDEFINED), opts.get("else", UNDEFINED)
         if condition and then is not UNDEFINED:
             return self.resolve(then, payload)
-        if not condition and _truthy(otherwise):
+        if not condition and truthy(otherwise):
             return self.resolve(otherwise, payload)
         return UNDEFINED
 
     def directive_case(self, opts: Any, payload: Any) -> Any:
         opts = self.options("@case", opts, 'a "operator" key')
-        if not _truthy(opts.get("operator", UNDEFINED)):
+        if not truthy(opts.get("operator", UNDEFINED)):
             raise self.fail('@case requires a "operator" key')
-        if not _truthy(opts.get("value", UNDEFINED)):
+        if not truthy(opts.get("value", UNDEFINED)):
             return UNDEFINED
         value = self.resolve(opts["value"], payload)
         if not isinstance(value, str):
@@ -96,14 +96,14 @@ class _Renderer:
 
     def directive_replace(self, opts: Any, payload: Any) -> Any:
         opts = dict(self.options("@replace", opts, 'a "pattern" key'))
-        if not _truthy(opts.get("pattern", UNDEFINED)):
+        if not truthy(opts.get("pattern", UNDEFINED)):
             raise self.fail('@replace requires a "pattern" key')
         for name, default in (("replacement", ""), ("ignorecase", False), ("global", True)):
             if opts.get(name) is None:
                 opts[name] = default
-        if _truthy(opts.get("pattern2", UNDEFINED)) and opts.get("replacement2") is None:
+        if truthy(opts.get("pattern2", UNDEFINED)) and opts.get("replacement2") is None:
             opts["replacement2"] = ""
-        if not _truthy(opts.get("value", UNDEFINED)):
+        if not truthy(opts.get("value", UNDEFINED)):
             return UNDEFINED
         value = self.resolve(opts["value"], payload)
         if isinstance(value, bool | int | float):
@@ -121,7 +121,7 @@ class _Renderer:
         flags = ("g" if is_global else "") + ("i" if ignorecase else "")
         result = self.replace(value, pattern, replacement, flags)
         pattern2, replacement2 = opts.get("pattern2", UNDEFINED), opts.get("replacement2")
-        if _truthy(pattern2) and isinstance(pattern2, str) and isinstance(replacement2, str):
+        if truthy(pattern2) and isinstance(pattern2, str) and isinstance(replacement2, str):
             result = self.replace(result, pattern2, replacement2, flags)
         return result
 
@@ -134,31 +134,31 @@ class _Renderer:
             raise self.fail(
                 f'@replace requires a "replacement" less than {MAX_REPLACEMENT_LENGTH} characters'
             )
-        return _js_replace(value, pattern, replacement, flags)
+        return js_replace(value, pattern, replacement, flags)
 
     def directive_array_path(self, data: Any, payload: Any) -> Any:
-        if _real_type(data) != "array":
-            raise self.fail(f"@arrayPath expected array, got {_real_type(data)}")
+        if real_type(data) != "array":
+            raise self.fail(f"@arrayPath expected array, got {real_type(data)}")
         path = data[0] if data else UNDEFINED
         shape = data[1] if len(data) > 1 else UNDEFINED
         if isinstance(path, str):
-            root = _get(payload, path.replace("$.", "", 1))
+            root = get_path(payload, path.replace("$.", "", 1))
         else:
             root = self.resolve(path, payload)
-        if _real_type(root) in ("object", "array") and _real_type(shape) == "object" and shape:
+        if real_type(root) in ("object", "array") and real_type(shape) == "object" and shape:
             items = root if isinstance(root, list | tuple) else [root]
             return [self.resolve(shape, item) for item in items]
         return root
 
     def directive_path(self, value: Any, payload: Any) -> Any:
-        return _get(payload, self.string_arg("@path", value, payload).replace("$.", "", 1))
+        return get_path(payload, self.string_arg("@path", value, payload).replace("$.", "", 1))
 
     def directive_template(self, value: Any, payload: Any) -> Any:
         template = self.string_arg("@template", value, payload)
 
         def replacer(width: int) -> Callable[[re.Match[str]], str]:
             def substitute(match: re.Match[str]) -> str:
-                found = _get(payload, match.group(0)[width:-width].strip(_JS_TRIM))
+                found = get_path(payload, match.group(0)[width:-width].strip(_JS_TRIM))
                 return "" if found is UNDEFINED or found is None else js_to_string(found)
 
             return substitute
@@ -171,27 +171,27 @@ class _Renderer:
 
     def directive_flatten(self, opts: Any, payload: Any) -> Any:
         opts = self.options("@flatten", opts, 'a "separator" key')
-        if not _truthy(opts.get("separator", UNDEFINED)):
+        if not truthy(opts.get("separator", UNDEFINED)):
             raise self.fail('@flatten requires a "separator" key')
         separator = self.resolve(opts["separator"], payload)
         if not isinstance(separator, str):
             raise self.fail("@flatten requires a string separator")
         value = self.resolve(opts.get("value", UNDEFINED), payload)
-        return _flatten(value, "", separator, _truthy(opts.get("omitArrays", UNDEFINED)))
+        return _flatten(value, "", separator, truthy(opts.get("omitArrays", UNDEFINED)))
 
     def directive_json(self, opts: Any, payload: Any) -> Any:
         opts = self.options("@json", opts, 'a "value" key')
-        if not _truthy(opts.get("mode", UNDEFINED)):
+        if not truthy(opts.get("mode", UNDEFINED)):
             raise self.fail('@json requires a "mode" key')
-        if not _truthy(opts.get("value", UNDEFINED)):
+        if not truthy(opts.get("value", UNDEFINED)):
             raise self.fail('@json requires a "value" key')
         value = self.resolve(opts["value"], payload)
         if opts["mode"] == "encode":
-            return _json_stringify(value)
+            return json_stringify(value)
         if opts["mode"] == "decode":
             if isinstance(value, str):
                 try:
-                    return _json_parse(value)
+                    return json_parse(value)
                 except ValueError:
                     return value
             return value
@@ -199,13 +199,13 @@ class _Renderer:
 
     def directive_merge(self, opts: Any, payload: Any) -> Any:
         opts = self.options("@merge", opts, 'an "objects" key and a "direction" key')
-        if not _truthy(opts.get("direction", UNDEFINED)):
+        if not truthy(opts.get("direction", UNDEFINED)):
             raise self.fail('@merge requires a "direction" key')
         direction = self.resolve(opts["direction"], payload)
-        if not _truthy(opts.get("objects", UNDEFINED)):
+        if not truthy(opts.get("objects", UNDEFINED)):
             raise self.fail('@merge requires a "objects" key')
         if not isinstance(opts["objects"], list | tuple):
-            kind = "string" if isinstance(opts["objects"], str) else _real_type(opts["objects"])
+            kind = "string" if isinstance(opts["objects"], str) else real_type(opts["objects"])
             kind = "object" if kind in ("null", "object") else kind
             raise self.fail(f"@merge: expected opts.array, got {kind}")
         objects = [self.resolve(item, payload) for item in opts["objects"]]
@@ -216,17 +216,17 @@ class _Renderer:
             if isinstance(item, Mapping):
                 merged.update(item)
             elif isinstance(item, list | tuple | str):
-                units = _utf16_units(item) if isinstance(item, str) else item
+                units = utf16_units(item) if isinstance(item, str) else item
                 merged.update({str(index): part for index, part in enumerate(units)})
         return merged
 
     def directive_transform(self, opts: Any, payload: Any) -> Any:
         opts = self.options("@transform", opts, 'an "apply" key and a "mapping" key')
-        if not _truthy(opts.get("mapping", UNDEFINED)):
+        if not truthy(opts.get("mapping", UNDEFINED)):
             raise self.fail('@transform requires a "mapping" key')
-        if not _truthy(opts.get("apply", UNDEFINED)):
+        if not truthy(opts.get("apply", UNDEFINED)):
             raise self.fail('@transform requires a "apply" key')
-        if _real_type(opts["apply"]) != "object":
+        if real_type(opts["apply"]) != "object":
             raise self.fail('@transform "apply" key should be an object')
         new_payload = _transform(opts["apply"], payload, self.where)
         return self.resolve(opts["mapping"], new_payload)
@@ -293,9 +293,9 @@ def _remove_undefined(value: Any) -> Any:
 
 
 def _transform(mapping: Any, payload: Any, where: str) -> Any:
-    if _real_type(payload) != "object":
-        raise MappingError(f"{where}: data must be an object, got {_real_type(payload)}")
-    if isinstance(mapping, Mapping) and _ROOT_DIRECTIVE_KEY in mapping:
+    if real_type(payload) != "object":
+        raise MappingError(f"{where}: data must be an object, got {real_type(payload)}")
+    if isinstance(mapping, Mapping) and ROOT_DIRECTIVE_KEY in mapping:
         raise MappingError(f"{where}: the root-level directive key is not supported")
     validate_mapping(mapping, where)
     return _remove_undefined(_Renderer(where).resolve(mapping, payload))
@@ -306,8 +306,8 @@ def render(mapping: Any, event: Mapping[str, Any]) -> Any:
 
     Equals actions-core's ``transform({data: mapping}, event).data``; None when it yields nothing.
     """
-    if _real_type(event) != "object":
-        raise MappingError(f"data: the event must be an object, got {_real_type(event)}")
+    if real_type(event) != "object":
+        raise MappingError(f"data: the event must be an object, got {real_type(event)}")
     validate_mapping(mapping, "data")
     resolved = _remove_undefined(_Renderer("data").resolve(mapping, event))
     return None if resolved is UNDEFINED else resolved

@@ -8,15 +8,15 @@ from collections.abc import Callable, Mapping
 from typing import Any, Final
 
 from components.mapping.kit import (
-    _DIRECTIVE_NAME,
+    DIRECTIVE_NAME,
     MAX_PATTERN_LENGTH,
     MAX_REPLACEMENT_LENGTH,
     SUPPORTED_DIRECTIVES,
     UNDEFINED,
     MappingError,
-    _article,
-    _real_type,
-    _type_or_directive,
+    article,
+    real_type,
+    type_or_directive,
 )
 
 
@@ -32,7 +32,7 @@ class _Validator:
         self.errors.append(f"{path}: {message}")
 
     def any(self, value: Any, stack: tuple[str, ...]) -> None:
-        kind = _type_or_directive(value)
+        kind = type_or_directive(value)
         if kind == "directive":
             self.directive(value, stack)
         elif kind == "object":
@@ -42,7 +42,7 @@ class _Validator:
             for index, item in enumerate(value):
                 self.any(item, (*stack, str(index)))
         elif kind not in ("boolean", "string", "number", "null"):
-            self.error(stack, f"should be a JSON value but it is {_article(kind)} {kind}")
+            self.error(stack, f"should be a JSON value but it is {article(kind)} {kind}")
 
     def object(self, value: Mapping[str, Any], stack: tuple[str, ...]) -> None:
         for key, item in value.items():
@@ -73,7 +73,7 @@ class _Validator:
         if check is None:
             if name == "@liquid":
                 reason = "@liquid is not supported by this project (LiquidJS has no faithful port)"
-            elif not _DIRECTIVE_NAME.fullmatch(name):
+            elif not DIRECTIVE_NAME.fullmatch(name):
                 reason = f"{name!r} is not a valid directive name (pattern @[a-z][a-zA-Z0-9]+)"
             else:
                 reason = f"has an invalid directive: {name}"
@@ -82,7 +82,7 @@ class _Validator:
         check(self, value[name], (*stack, name))
 
     def directive_or_raw(self, value: Any, stack: tuple[str, ...]) -> None:
-        kind = _type_or_directive(value)
+        kind = type_or_directive(value)
         if kind == "directive":
             self.directive(value, stack)
         elif kind in ("object", "array"):
@@ -90,21 +90,21 @@ class _Validator:
         elif kind not in ("boolean", "string", "number", "null"):
             self.error(
                 stack,
-                f"should be a mapping directive or a JSON value but it is {_article(kind)} {kind}",
+                f"should be a mapping directive or a JSON value but it is {article(kind)} {kind}",
             )
 
     def directive_or_string(self, value: Any, stack: tuple[str, ...]) -> None:
-        kind = _type_or_directive(value)
+        kind = type_or_directive(value)
         if kind == "directive":
             self.directive(value, stack)
         elif kind != "string":
             self.error(
                 stack,
-                f"should be a string or a mapping directive but it is {_article(kind)} {kind}",
+                f"should be a string or a mapping directive but it is {article(kind)} {kind}",
             )
 
     def directive_or_object(self, value: Any, stack: tuple[str, ...]) -> None:
-        kind = _type_or_directive(value)
+        kind = type_or_directive(value)
         if kind == "directive":
             self.directive(value, stack)
         elif kind == "object":
@@ -112,20 +112,20 @@ class _Validator:
         else:
             self.error(
                 stack,
-                f"should be a object or a mapping directive but it is {_article(kind)} {kind}",
+                f"should be a object or a mapping directive but it is {article(kind)} {kind}",
             )
 
     def string(self, value: Any, stack: tuple[str, ...]) -> bool:
-        kind = _type_or_directive(value)
+        kind = type_or_directive(value)
         if kind != "string":
-            self.error(stack, f"should be a string but it is {_article(kind)} {kind}")
+            self.error(stack, f"should be a string but it is {article(kind)} {kind}")
             return False
         return True
 
     def boolean(self, value: Any, stack: tuple[str, ...]) -> None:
-        kind = _type_or_directive(value)
+        kind = type_or_directive(value)
         if kind != "boolean":
-            self.error(stack, f"should be a boolean but it is {_article(kind)} {kind}")
+            self.error(stack, f"should be a boolean but it is {article(kind)} {kind}")
 
     def fields(
         self,
@@ -134,9 +134,9 @@ class _Validator:
         required: Mapping[str, Callable[[_Validator, Any, tuple[str, ...]], Any]],
         optional: Mapping[str, Callable[[_Validator, Any, tuple[str, ...]], Any]],
     ) -> None:
-        kind = _type_or_directive(value)
+        kind = type_or_directive(value)
         if kind != "object":
-            self.error(stack, f"should be an object but it is {_article(kind)} {kind}")
+            self.error(stack, f"should be an object but it is {article(kind)} {kind}")
             return
         self.object(value, stack)
         for name, check in required.items():
@@ -172,9 +172,9 @@ def _string_length(low: int, high: int) -> Callable[[_Validator, Any, tuple[str,
 
 
 def _check_array_path(validator: _Validator, value: Any, stack: tuple[str, ...]) -> None:
-    if _real_type(value) != "array":
-        kind = _real_type(value)
-        validator.error(stack, f"should be an array but it is {_article(kind)} {kind}")
+    if real_type(value) != "array":
+        kind = real_type(value)
+        validator.error(stack, f"should be an array but it is {article(kind)} {kind}")
         return
     validator.directive_or_string(value[0] if value else UNDEFINED, stack)
     if len(value) > 1:
@@ -183,9 +183,9 @@ def _check_array_path(validator: _Validator, value: Any, stack: tuple[str, ...])
 
 def _check_merge(validator: _Validator, value: Any, stack: tuple[str, ...]) -> None:
     def objects(validator: _Validator, items: Any, item_stack: tuple[str, ...]) -> None:
-        if _real_type(items) != "array":
-            kind = _real_type(items)
-            validator.error(item_stack, f"should be an array but it is {_article(kind)} {kind}")
+        if real_type(items) != "array":
+            kind = real_type(items)
+            validator.error(item_stack, f"should be an array but it is {article(kind)} {kind}")
             return
         for index, item in enumerate(items):
             validator.directive_or_object(item, (*item_stack, str(index)))

@@ -10,7 +10,7 @@ from typing import Any
 
 from pulumi.output import Unknown
 
-from components.review.document import _SECRET_LEAVES, KNOWN_AFTER_APPLY, REPLACING_KEYS, SECRET
+from components.review.document import KNOWN_AFTER_APPLY, REPLACING_KEYS, SECRET, SECRET_LEAVES
 from components.review.offline import (
     DESTINATION_TYPE,
     FLOW_TOKEN_TYPE,
@@ -19,7 +19,7 @@ from components.review.offline import (
     Secret,
     unwrap,
 )
-from components.review.stack_run import ProgramRun, _fallback_settings, _ordered
+from components.review.stack_run import ProgramRun, ordered_resources, settings_fallback
 
 # --- comparing two runs -------------------------------------------------------------------
 
@@ -71,7 +71,7 @@ def _flatten_into(leaves: dict[str, _Leaf], path: str, value: Any, secret: bool)
         return
     # Only the credential leaves of a secret settings object stay hidden; a whole secret
     # value (a token) is hidden entirely.
-    hidden = secret and (not path.startswith("settings.") or path in _SECRET_LEAVES)
+    hidden = secret and (not path.startswith("settings.") or path in SECRET_LEAVES)
     leaves[path] = _Leaf(value, hidden)
 
 
@@ -95,7 +95,7 @@ def diff_runs(base: ProgramRun, head: ProgramRun) -> list[dict[str, Any]]:
     head_by_key = {(r.type, r.name): r for r in head.resources}
     base_fallbacks, head_fallbacks = _fallbacks(base), _fallbacks(head)
     entries: dict[tuple[str, str], dict[str, Any]] = {}
-    for resource in _ordered(head):
+    for resource in ordered_resources(head):
         key = (resource.type, resource.name)
         old = base_by_key.get(key)
         if old is None:
@@ -110,11 +110,11 @@ def diff_runs(base: ProgramRun, head: ProgramRun) -> list[dict[str, Any]]:
                 continue
             rows.append(_change_row(path, before, after, _replaces(resource.type, path)))
         entries[key] = _entry(resource, _action(rows), rows)
-    for resource in _ordered(base):
+    for resource in ordered_resources(base):
         if (resource.type, resource.name) not in head_by_key:
             entries[(resource.type, resource.name)] = _entry(resource, "delete", [])
     _cascade(entries, head)
-    order = [(r.type, r.name) for r in _ordered(head)]
+    order = [(r.type, r.name) for r in ordered_resources(head)]
     order += [k for k in entries if k not in set(order)]
     return [entries[k] for k in order]
 
@@ -122,7 +122,7 @@ def diff_runs(base: ProgramRun, head: ProgramRun) -> list[dict[str, Any]]:
 def _fallbacks(run: ProgramRun) -> dict[str, str]:
     if run.config is None:
         return {}
-    return {f"{d.name}-{f.name}-subscription": _fallback_settings(f) for d, f in run.config.flows()}
+    return {f"{d.name}-{f.name}-subscription": settings_fallback(f) for d, f in run.config.flows()}
 
 
 def _entry(resource: RecordedResource, action: str, rows: list[dict[str, Any]]) -> dict[str, Any]:

@@ -33,7 +33,7 @@ REPLACING_KEYS: Mapping[str, tuple[str, ...]] = {
 }
 """Input keys whose change makes the provider delete and re-create the resource."""
 
-_SECRET_LEAVES = frozenset({"settings.headers.Authorization", "settings.sharedSecret"})
+SECRET_LEAVES = frozenset({"settings.headers.Authorization", "settings.sharedSecret"})
 """Inside a secret ``settings`` JSON, the leaves that hold credentials. The rest of it (URL,
 method, body mapping, custom context) comes from plain stack config and is shown."""
 
@@ -56,7 +56,7 @@ def environment_notice(environments: Sequence[str]) -> str:
     )
 
 
-def _status(document: Mapping[str, Any]) -> str:
+def plan_status(document: Mapping[str, Any]) -> str:
     if document["problems"]:
         return "invalid-config"
     if document["violations"]:
@@ -77,7 +77,7 @@ def public(document: Mapping[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in document.items() if not k.startswith("_")}
 
 
-def _value(value: Any) -> str:
+def shown_value(value: Any) -> str:
     if value is None:
         return "(none)"
     if value in (SECRET, KNOWN_AFTER_APPLY) or (

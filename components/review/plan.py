@@ -39,8 +39,8 @@ from components.review.document import (
     KNOWN_AFTER_APPLY,
     SECRET,
     PlanError,
-    _status,
-    _value,
+    plan_status,
+    shown_value,
 )
 from components.review.offline import (
     RecordedResource,
@@ -50,11 +50,11 @@ from components.review.offline import (
 from components.review.stack_run import (
     ProgramRun,
     StackInput,
-    _fallback_settings,
-    _ordered,
+    ordered_resources,
     read_stack_at_ref,
     read_stack_file,
     run_stack,
+    settings_fallback,
     stack_file,
 )
 from components.rules.model import UNKNOWN, PolicyConfig, StackResource
@@ -123,7 +123,7 @@ def _resource_rows(run: ProgramRun) -> list[dict[str, Any]]:
             "parent": names_by_urn.get(r.parent),
             "provider": _provider_label(r.provider),
         }
-        for r in _ordered(run)
+        for r in ordered_resources(run)
     ]
 
 
@@ -185,7 +185,7 @@ def _destinations(run: ProgramRun, root: Path) -> tuple[list[dict[str, Any]], li
             prefix = f"{destination.name}-{flow.name}"
             subscription = by_name.get(f"{prefix}-subscription")
             token = by_name.get(f"{prefix}-token")
-            settings = _settings_of(subscription, _fallback_settings(flow))
+            settings = _settings_of(subscription, settings_fallback(flow))
             headers = dict(settings.get("headers") or {})
             known = headers.get("Authorization") != KNOWN_AFTER_APPLY
             headers = redact_headers(headers)  # shown to reviewers: masked by structure
@@ -278,11 +278,11 @@ def build_plan(request: PlanRequest) -> dict[str, Any]:
     if request.against is not None:
         document["against"] = _against(request.against, base_input, head, request.stack)
         document["review"] = [
-            f"{change['key']} changed: {_value(change['old'])} → {_value(change['new'])} "
+            f"{change['key']} changed: {shown_value(change['old'])} → {shown_value(change['new'])} "
             "(this decides where credentials are sent; review it)"
             for change in document["against"]["settingChanges"]
         ]
-    document["status"] = _status(document)
+    document["status"] = plan_status(document)
     document["_secrets"] = head_input.secrets | (base_input.secrets if base_input else set())
     return document
 

@@ -17,13 +17,13 @@ from components.guards.escaping import (
     markdown_fence,
 )
 from components.review.diagram import mermaid_block
-from components.review.document import SECRET, _value, environment_notice
-from components.review.render_text import _summary_text
+from components.review.document import SECRET, environment_notice, shown_value
+from components.review.render_text import summary_text
 
 
 def _md(value: Any) -> str:
     """A table cell holding a value: one inline code span (``markdown_code``)."""
-    text = _value(value) if not isinstance(value, str) else value
+    text = shown_value(value) if not isinstance(value, str) else value
     return markdown_code(text)
 
 
@@ -75,7 +75,7 @@ def render_markdown(document: Mapping[str, Any]) -> str:
         if not against["existed"]:
             lines += ["The stack file does not exist there: everything is new.", ""]
         if against["summary"]:
-            lines += [_summary_text(against["summary"]) + ".", ""]
+            lines += [summary_text(against["summary"]) + ".", ""]
         if against.get("settingChanges"):
             lines += ["| setting | before | after |", "|---|---|---|"]
             lines += [
@@ -129,9 +129,9 @@ def _md_settings(settings: Mapping[str, Any]) -> list[str]:
     segment_hosts = settings[f"{PROJECT}:allowedSegmentApiHosts"]
     return [
         "",
-        f"**Stack:** production {markdown_code(_value(production))}"
+        f"**Stack:** production {markdown_code(shown_value(production))}"
         f"{' (production stack)' if production else ''}, "
-        f"sandbox {markdown_code(_value(sandbox))} · **credential endpoints:** "
+        f"sandbox {markdown_code(shown_value(sandbox))} · **credential endpoints:** "
         f"Segment {markdown_code(settings['segment:url'])}, Pendula token API "
         f"{markdown_code(settings[f'{PROJECT}:pendulaApiUrl'] or '(none)')}, allowed Pendula "
         f"hosts {markdown_code(', '.join(pendula_hosts))}, allowed "

@@ -14,14 +14,14 @@ from components.guards import placeholders
 from components.guards.escaping import (
     escape_terminal,
 )
-from components.review.document import SECRET, _value, environment_notice
+from components.review.document import SECRET, environment_notice, shown_value
 
 
 def _change_text(row: Mapping[str, Any]) -> str:
     if row.get("note", "").startswith("changed"):
         tail = f"{SECRET} {row['note']}"
     else:
-        tail = f"{_value(row['old'])} → {_value(row['new'])}"
+        tail = f"{shown_value(row['old'])} → {shown_value(row['new'])}"
         if row.get("note"):
             tail += f" ({row['note']})"
     marker = " [REPLACE]" if row["action"] == "replace" else ""
@@ -71,7 +71,8 @@ def render_text(document: Mapping[str, Any]) -> str:
     for destination in document["destinations"]:
         lines += [
             "",
-            f"Destination {destination['name']}: {_value(destination['displayName'])} on source "
+            f"Destination {destination['name']}: "
+            f"{shown_value(destination['displayName'])} on source "
             f"{destination['sourceId']}, {'enabled' if destination['enabled'] else 'disabled'}"
             + (", shared secret [secret]" if destination["sharedSecret"] else ""),
         ]
@@ -88,8 +89,8 @@ def _settings_text(settings: Mapping[str, Any]) -> list[str]:
     flags = [name for name in ("production", "sandbox") if settings.get(f"{PROJECT}:{name}")]
     return [
         f"Stack: {', '.join(flags) + ' stack' if flags else 'neither production nor sandbox'}; "
-        f"production {_value(settings[f'{PROJECT}:production'])}, "
-        f"sandbox {_value(settings[f'{PROJECT}:sandbox'])}",
+        f"production {shown_value(settings[f'{PROJECT}:production'])}, "
+        f"sandbox {shown_value(settings[f'{PROJECT}:sandbox'])}",
         f"Credential endpoints: segment:url {settings['segment:url']}, pendulaApiUrl "
         f"{settings[f'{PROJECT}:pendulaApiUrl'] or '(none)'}; allowed Pendula hosts "
         f"{', '.join(settings[f'{PROJECT}:allowedPendulaHosts'])}; allowed Segment API hosts "
@@ -108,16 +109,16 @@ def _depths(rows: Sequence[Mapping[str, Any]]) -> dict[str, int]:
 def _flow_text(flow: Mapping[str, Any]) -> list[str]:
     token = flow["token"]
     lines = [
-        f"  Flow {flow['name']} ({_value(flow['displayName'])}): mapping "
+        f"  Flow {flow['name']} ({shown_value(flow['displayName'])}): mapping "
         f"{'enabled' if flow['enabled'] else 'disabled'}",
         f"    trigger:        {flow['trigger']}",
         f"    target:         {flow['method']} {flow['url']}",
-        f"    batching:       enable_batching {_value(flow['enableBatching'])}, "
-        f"batch_size {_value(flow['batchSize'])}",
+        f"    batching:       enable_batching {shown_value(flow['enableBatching'])}, "
+        f"batch_size {shown_value(flow['batchSize'])}",
         f"    custom context: {flow['customContext'] or '(none)'}",
         f"    token:          {token['mode']}, {token['scheme']}; "
         f"Authorization {flow['headers']['Authorization']}",
-        f"    data:           {_value(flow['data'])}",
+        f"    data:           {shown_value(flow['data'])}",
     ]
     if flow["sampleEvent"]:
         lines.append(f"    body preview for {flow['sampleEvent']}:")
@@ -136,10 +137,11 @@ def _against_text(against: Mapping[str, Any] | None) -> list[str]:
     if not against["existed"]:
         lines.append("  (the stack file does not exist there: everything is new)")
     if against["summary"]:
-        lines.append("  " + _summary_text(against["summary"]))
+        lines.append("  " + summary_text(against["summary"]))
     for change in against.get("settingChanges", []):
         lines.append(
-            f"  ~ setting {change['key']}: {_value(change['old'])} → {_value(change['new'])}"
+            f"  ~ setting {change['key']}: "
+            f"{shown_value(change['old'])} → {shown_value(change['new'])}"
         )
     for entry in against["changes"]:
         lines.append(f"  {_ACTION_SIGN[entry['action']]} {entry['action']} {entry['name']}"
@@ -148,7 +150,7 @@ def _against_text(against: Mapping[str, Any] | None) -> list[str]:
     return lines
 
 
-def _summary_text(summary: Mapping[str, int]) -> str:
+def summary_text(summary: Mapping[str, int]) -> str:
     return ", ".join(f"{summary[a]} to {a}" for a in ("create", "update", "replace", "delete")) + (
         f", {summary['same']} unchanged"
     )

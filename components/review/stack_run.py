@@ -172,7 +172,7 @@ def run_stack(stack: StackInput, stack_name: str) -> ProgramRun:
 # --- describing what the stack declares ---------------------------------------------------
 
 
-def _ordered(run: ProgramRun) -> list[RecordedResource]:
+def ordered_resources(run: ProgramRun) -> list[RecordedResource]:
     """Registrations in tree order (registration order is not deterministic)."""
     expected: list[str] = []
     if run.config is not None:
@@ -187,7 +187,7 @@ def _ordered(run: ProgramRun) -> list[RecordedResource]:
     return sorted(run.resources, key=lambda r: (rank.get(r.name, len(rank)), r.type, r.name))
 
 
-def _fallback_settings(flow: Any) -> str:
+def settings_fallback(flow: Any) -> str:
     """What a flow's settings will be once its managed token exists (the header is unknown)."""
     return subscription_settings(
         url=flow.url, authorization=KNOWN_AFTER_APPLY, data=flow.data,

@@ -11,12 +11,12 @@ from typing import Any
 
 from components.rules.model import UNKNOWN, NotCheckableError
 
-_AUTHORIZATION_FORM = re.compile(r"^(Bearer|Basic) (\S+)\Z")
+AUTHORIZATION_FORM = re.compile(r"^(Bearer|Basic) (\S+)\Z")
 _MIN_LEAK_LENGTH = 8
 """Shorter credentials would make the plain-text search match ordinary words."""
 
 
-def _known(props: Mapping[str, Any], key: str) -> Any:
+def known_input(props: Mapping[str, Any], key: str) -> Any:
     value = props.get(key)
     if value is UNKNOWN:
         raise NotCheckableError(
@@ -25,9 +25,9 @@ def _known(props: Mapping[str, Any], key: str) -> Any:
     return value
 
 
-def _settings_object(props: Mapping[str, Any]) -> dict[str, Any]:
+def settings_object(props: Mapping[str, Any]) -> dict[str, Any]:
     """The parsed ``settings`` JSON object, or NotCheckableError when it is unknown or malformed."""
-    raw = _known(props, "settings")
+    raw = known_input(props, "settings")
     problem = settings_json_problem(raw)
     if problem is not None:
         raise NotCheckableError(f"settings cannot be read ({problem}); see settings-json")
@@ -38,7 +38,7 @@ def _settings_object(props: Mapping[str, Any]) -> dict[str, Any]:
 def settings_json_problem(raw: Any) -> str | None:
     """Why ``raw`` is not a JSON object string, or None when it is one."""
     if not isinstance(raw, str):
-        return f"it is {_type_name(raw)}, not a string holding a JSON object"
+        return f"it is {type_name(raw)}, not a string holding a JSON object"
     try:
         parsed = json.loads(raw, parse_constant=_refuse_constant)
     except RecursionError:
@@ -47,7 +47,7 @@ def settings_json_problem(raw: Any) -> str | None:
         # JSONDecodeError's text names a position, never the content, so it is safe to show.
         return f"it is not valid JSON: {exc}"
     if not isinstance(parsed, dict):
-        return f"it holds JSON {_type_name(parsed)}, not an object"
+        return f"it holds JSON {type_name(parsed)}, not an object"
     return None
 
 
@@ -56,13 +56,13 @@ def _refuse_constant(name: str) -> Any:
     raise ValueError(f"{name} is not a JSON number (JSON has no NaN/Infinity)")
 
 
-_LIBRARY_MISSING = (
+LIBRARY_MISSING = (
     "Fix: run the pack from the repository checkout (policy/__main__.py puts the repository "
     "root on sys.path) with the program's requirements installed in the pack's virtualenv."
 )
 
 
-def _type_name(value: Any) -> str:
+def type_name(value: Any) -> str:
     if value is None:
         return "missing"
     return {
@@ -92,7 +92,7 @@ def _strings(value: Any) -> Iterator[str]:
             yield from _strings(item)
 
 
-def _leaks(
+def credential_leaks(
     credentials: Sequence[str],
     props: Mapping[str, Any],
     secret_keys: Sequence[str],
@@ -112,7 +112,7 @@ def _leaks(
     return messages
 
 
-def _readable_settings(props: Mapping[str, Any]) -> dict[str, Any]:
+def readable_settings(props: Mapping[str, Any]) -> dict[str, Any]:
     """The settings object when it is known and well-formed, else an empty one."""
     raw = props.get("settings")
     if not isinstance(raw, str) or settings_json_problem(raw) is not None:
@@ -121,13 +121,13 @@ def _readable_settings(props: Mapping[str, Any]) -> dict[str, Any]:
     return parsed
 
 
-def _authorization_credentials(settings: Mapping[str, Any]) -> list[str]:
+def authorization_credentials(settings: Mapping[str, Any]) -> list[str]:
     headers = settings.get("headers")
     if not isinstance(headers, Mapping):
         return []
     found: list[str] = []
     for name, value in headers.items():
         if str(name).lower() == "authorization" and isinstance(value, str):
-            match = _AUTHORIZATION_FORM.match(value)
+            match = AUTHORIZATION_FORM.match(value)
             found.extend([value, match.group(2)] if match else [value])
     return found

@@ -81,16 +81,16 @@ class PolicyConfig:
             or not all(isinstance(host, str) and host.strip() for host in allowed_hosts)
         ):
             raise ValueError(
-                f"{key}.{CONFIG_ALLOWED_HOSTS}: {_show(allowed_hosts)} is not allowed; "
+                f"{key}.{CONFIG_ALLOWED_HOSTS}: {show_value(allowed_hosts)} is not allowed; "
                 'give a non-empty list of host names, e.g. ["pendula.app"]'
             )
-        endpoints = _library("guards.endpoints")
+        endpoints = library_module("guards.endpoints")
         if problem := endpoints.host_list_problem([host.strip() for host in allowed_hosts]):
             raise ValueError(f"{key}.{CONFIG_ALLOWED_HOSTS}: {problem}")
         allow_loopback = config.get(CONFIG_ALLOW_LOOPBACK, False)
         if not isinstance(allow_loopback, bool):
             raise ValueError(
-                f"{key}.{CONFIG_ALLOW_LOOPBACK}: {_show(allow_loopback)} is not allowed; "
+                f"{key}.{CONFIG_ALLOW_LOOPBACK}: {show_value(allow_loopback)} is not allowed; "
                 "give true or false"
             )
         max_mappings = config.get(CONFIG_MAX_MAPPINGS, DEFAULT_MAX_MAPPINGS)
@@ -99,7 +99,7 @@ class PolicyConfig:
             max_mappings = int(max_mappings)
         if not isinstance(max_mappings, int) or isinstance(max_mappings, bool) or max_mappings < 1:
             raise ValueError(
-                f"{key}.{CONFIG_MAX_MAPPINGS}: {_show(max_mappings)} is not allowed; "
+                f"{key}.{CONFIG_MAX_MAPPINGS}: {show_value(max_mappings)} is not allowed; "
                 "give a whole number of at least 1"
             )
         return cls(
@@ -145,10 +145,10 @@ class ResourceRule:
     config_keys: tuple[str, ...] = ()
 
 
-_RESOURCE_RULES: list[ResourceRule] = []
+RESOURCE_RULE_REGISTRY: list[ResourceRule] = []
 
 
-def _resource_rule(
+def resource_rule(
     name: str,
     resource_type: str,
     severity: Severity,
@@ -161,7 +161,7 @@ def _resource_rule(
         rule = ResourceRule(
             name, description, frozenset({resource_type}), check, severity, config_keys
         )
-        _RESOURCE_RULES.append(rule)
+        RESOURCE_RULE_REGISTRY.append(rule)
         return check
 
     return register
@@ -192,7 +192,7 @@ class StackRule:
 # --- helpers ------------------------------------------------------------------------------
 
 
-def _show(value: Any, limit: int = 120) -> str:
+def show_value(value: Any, limit: int = 120) -> str:
     """A short JSON rendering of a non-secret value for a message."""
     if value is None:
         return "missing"
@@ -205,7 +205,7 @@ def _show(value: Any, limit: int = 120) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
-def _library(name: str) -> Any:
+def library_module(name: str) -> Any:
     """A module of the program's library (``components``), imported when a rule runs.
 
     Imported lazily so the pack loads (and reports this clearly) even where the library

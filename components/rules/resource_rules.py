@@ -16,22 +16,22 @@ from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
 from components.rules.inputs import (
-    _AUTHORIZATION_FORM,
-    _LIBRARY_MISSING,
-    _authorization_credentials,
-    _known,
-    _leaks,
-    _readable_settings,
-    _settings_object,
-    _type_name,
+    AUTHORIZATION_FORM,
+    LIBRARY_MISSING,
+    authorization_credentials,
+    credential_leaks,
+    known_input,
+    readable_settings,
     settings_json_problem,
+    settings_object,
+    type_name,
 )
 from components.rules.model import (
-    _RESOURCE_RULES,
     CONFIG_ALLOW_LOOPBACK,
     CONFIG_ALLOWED_HOSTS,
     DESTINATION_TYPE,
     FLOW_TOKEN_TYPE,
+    RESOURCE_RULE_REGISTRY,
     SEND_ACTION_ID,
     SUBSCRIPTION_TYPE,
     UNKNOWN,
@@ -39,15 +39,15 @@ from components.rules.model import (
     NotCheckableError,
     PolicyConfig,
     ResourceRule,
-    _library,
-    _resource_rule,
-    _show,
+    library_module,
+    resource_rule,
+    show_value,
 )
 
 # --- resource rules -----------------------------------------------------------------------
 
 
-@_resource_rule(
+@resource_rule(
     "webhooks-actions-destination",
     DESTINATION_TYPE,
     "high",
@@ -57,21 +57,21 @@ def check_destination_type(
     props: Mapping[str, Any], _secret_outputs: Sequence[str], _config: PolicyConfig
 ) -> list[str]:
     """The destination is Webhooks (Actions), not the classic Webhooks or another webhook kind."""
-    metadata = _known(props, "metadata")
+    metadata = known_input(props, "metadata")
     metadata_id = metadata.get("id") if isinstance(metadata, Mapping) else None
     if metadata_id is UNKNOWN:
         raise NotCheckableError("metadata.id is not known yet; checked at up")
     if metadata_id == WEBHOOKS_ACTIONS_METADATA_ID:
         return []
     return [
-        f"metadata.id is {_show(metadata_id)}; a Pendula trigger destination must be "
+        f"metadata.id is {show_value(metadata_id)}; a Pendula trigger destination must be "
         f'Webhooks (Actions), metadata id "{WEBHOOKS_ACTIONS_METADATA_ID}" (not the classic '
         '"Webhooks" 54521fdc25e721e32a72ef04). Fix: create the destination with '
         f'metadata=DestinationMetadataArgs(id="{WEBHOOKS_ACTIONS_METADATA_ID}").'
     ]
 
 
-@_resource_rule(
+@resource_rule(
     "subscription-send-action",
     SUBSCRIPTION_TYPE,
     "high",
@@ -81,16 +81,16 @@ def check_send_action(
     props: Mapping[str, Any], _secret_outputs: Sequence[str], _config: PolicyConfig
 ) -> list[str]:
     """The mapping uses the destination's "Send" action."""
-    action_id = _known(props, "actionId")
+    action_id = known_input(props, "actionId")
     if action_id == SEND_ACTION_ID:
         return []
     return [
-        f"actionId is {_show(action_id)}; a Pendula mapping must use the Webhooks (Actions) "
+        f"actionId is {show_value(action_id)}; a Pendula mapping must use the Webhooks (Actions) "
         f'action "Send" ({SEND_ACTION_ID}). Fix: set action_id="{SEND_ACTION_ID}".'
     ]
 
 
-@_resource_rule(
+@resource_rule(
     "subscription-settings-json",
     SUBSCRIPTION_TYPE,
     "high",
@@ -100,7 +100,7 @@ def check_settings_json(
     props: Mapping[str, Any], _secret_outputs: Sequence[str], _config: PolicyConfig
 ) -> list[str]:
     """The mapping's settings is a string holding a JSON object."""
-    problem = settings_json_problem(_known(props, "settings"))
+    problem = settings_json_problem(known_input(props, "settings"))
     if problem is None:
         return []
     return [
@@ -109,7 +109,7 @@ def check_settings_json(
     ]
 
 
-@_resource_rule(
+@resource_rule(
     "subscription-post-unbatched",
     SUBSCRIPTION_TYPE,
     "high",
@@ -119,29 +119,29 @@ def check_post_unbatched(
     props: Mapping[str, Any], _secret_outputs: Sequence[str], _config: PolicyConfig
 ) -> list[str]:
     """Method POST, batching off and batch size 0, all written out (Segment fills no defaults)."""
-    settings = _settings_object(props)
+    settings = settings_object(props)
     messages = []
     if settings.get("method") != "POST":
         messages.append(
-            f"settings.method is {_show(settings.get('method'))}; Pendula webhook triggers "
+            f"settings.method is {show_value(settings.get('method'))}; Pendula webhook triggers "
             'accept POST only. Fix: set "method": "POST".'
         )
     if settings.get("enable_batching") is not False:
         messages.append(
-            f"settings.enable_batching is {_show(settings.get('enable_batching'))}; allowed: "
+            f"settings.enable_batching is {show_value(settings.get('enable_batching'))}; allowed: "
             "false (with batching Segment posts a JSON array of events in one request, not one "
             'event per call, and it applies no default). Fix: set "enable_batching": false.'
         )
     batch_size = settings.get("batch_size")
     if batch_size != 0 or isinstance(batch_size, bool):
         messages.append(
-            f"settings.batch_size is {_show(batch_size)}; allowed: 0 (batching off). "
+            f"settings.batch_size is {show_value(batch_size)}; allowed: 0 (batching off). "
             'Fix: set "batch_size": 0.'
         )
     return messages
 
 
-@_resource_rule(
+@resource_rule(
     "subscription-pendula-url",
     SUBSCRIPTION_TYPE,
     "critical",
@@ -156,16 +156,16 @@ def check_pendula_url(
     The rule is ``components.guards.endpoints.endpoint_problem``, the one the stack config and the
     token provider apply to every URL that receives a credential.
     """
-    settings = _settings_object(props)
+    settings = settings_object(props)
     url = settings.get("url")
     fix = (
         "Fix: use the POST URL of the flow's Webhook trigger "
         "(https://pendula.app/webhook/inbound/<uuid>)."
     )
     try:
-        endpoints = _library("guards.endpoints")
+        endpoints = library_module("guards.endpoints")
     except ImportError as exc:
-        return [f"cannot check settings.url: {type(exc).__name__}: {exc}. {_LIBRARY_MISSING}"]
+        return [f"cannot check settings.url: {type(exc).__name__}: {exc}. {LIBRARY_MISSING}"]
     problem = endpoints.endpoint_problem(
         url,
         config.allowed_hosts,
@@ -179,7 +179,7 @@ def check_pendula_url(
     return [f"settings.url {problem} (policy config {CONFIG_ALLOWED_HOSTS}). {fix}"]
 
 
-@_resource_rule(
+@resource_rule(
     "subscription-authorization-header",
     SUBSCRIPTION_TYPE,
     "high",
@@ -189,12 +189,12 @@ def check_authorization_header(
     props: Mapping[str, Any], _secret_outputs: Sequence[str], _config: PolicyConfig
 ) -> list[str]:
     """An Authorization header of Pendula's form; every header value a string of ASCII."""
-    settings = _settings_object(props)
+    settings = settings_object(props)
     headers = settings.get("headers")
     fix = "Fix: set headers.Authorization to the flow's PendulaFlowToken authorization output."
     if headers is not None and not isinstance(headers, Mapping):
         return [
-            f"settings.headers is {_type_name(headers)}; it must be an object of header name "
+            f"settings.headers is {type_name(headers)}; it must be an object of header name "
             f"to string value with an Authorization header. {fix}"
         ]
     headers = headers or {}
@@ -207,7 +207,7 @@ def check_authorization_header(
         )
     for name in names:
         value = headers[name]
-        if not isinstance(value, str) or not _AUTHORIZATION_FORM.match(value):
+        if not isinstance(value, str) or not AUTHORIZATION_FORM.match(value):
             messages.append(
                 f'settings.headers.{name} is not of the form "Bearer <token>" or '
                 '"Basic <base64(tenant_id:token)>" (value not shown: it is a credential). '
@@ -217,7 +217,7 @@ def check_authorization_header(
         value = headers[name]
         if not isinstance(value, str):
             messages.append(
-                f"settings.headers.{name} is {_type_name(value)}; header values must be "
+                f"settings.headers.{name} is {type_name(value)}; header values must be "
                 "strings. Fix: send the value as a string."
             )
         elif not value.isascii():
@@ -229,7 +229,7 @@ def check_authorization_header(
     return messages
 
 
-@_resource_rule(
+@resource_rule(
     "subscription-settings-secret",
     SUBSCRIPTION_TYPE,
     "critical",
@@ -254,14 +254,16 @@ def check_subscription_settings_secret(
             'opts=pulumi.ResourceOptions(additional_secret_outputs=["settings"]) and pass '
             "settings as a pulumi secret."
         )
-    settings = _readable_settings(props)
-    credentials = _authorization_credentials(settings)
+    settings = readable_settings(props)
+    credentials = authorization_credentials(settings)
     secret_keys = [*secret_outputs, "settings"]
-    messages.extend(_leaks(credentials, props, secret_keys, "the Authorization credential"))
+    messages.extend(
+        credential_leaks(credentials, props, secret_keys, "the Authorization credential")
+    )
     return messages
 
 
-@_resource_rule(
+@resource_rule(
     "destination-settings-secret",
     DESTINATION_TYPE,
     "critical",
@@ -273,7 +275,7 @@ def check_destination_settings_secret(
     """A destination's settings holding a shared secret is a secret output and leaks nowhere."""
     if props.get("settings") is UNKNOWN:
         raise NotCheckableError("settings is not known yet; checked at up")
-    shared_secret = _readable_settings(props).get("sharedSecret")
+    shared_secret = readable_settings(props).get("sharedSecret")
     if not isinstance(shared_secret, str) or not shared_secret:
         return []
     messages = []
@@ -285,11 +287,11 @@ def check_destination_settings_secret(
             'additional_secret_outputs=["settings"]) and pass settings as a pulumi secret.'
         )
     secret_keys = [*secret_outputs, "settings"]
-    messages.extend(_leaks([shared_secret], props, secret_keys, "the shared secret"))
+    messages.extend(credential_leaks([shared_secret], props, secret_keys, "the shared secret"))
     return messages
 
 
-@_resource_rule(
+@resource_rule(
     "subscription-trigger-fql",
     SUBSCRIPTION_TYPE,
     "high",
@@ -299,14 +301,15 @@ def check_trigger_fql(
     props: Mapping[str, Any], _secret_outputs: Sequence[str], _config: PolicyConfig
 ) -> list[str]:
     """Segment's runtime parser reads the trigger (``components.fql.parse_fql``)."""
-    trigger = _known(props, "trigger")
+    trigger = known_input(props, "trigger")
     fix = (
         "Fix: declare the flow's conditions in the stack file so the trigger is generated, "
         "or correct the FQL."
     )
     if not isinstance(trigger, str) or not trigger.strip():
         return [
-            f'trigger is {_show(trigger)}; it must be FQL that Segment reads, e.g. type = "track". '
+            f"trigger is {show_value(trigger)}; "
+            'it must be FQL that Segment reads, e.g. type = "track". '
             f"{fix}"
         ]
     try:
@@ -324,13 +327,13 @@ def check_trigger_fql(
         conditions.parse_fql(trigger)
     except ValueError as exc:
         return [
-            f"trigger {_show(trigger, 200)} is not FQL that Segment's runtime "
+            f"trigger {show_value(trigger, 200)} is not FQL that Segment's runtime "
             f"(@segment/destination-subscriptions) reads as written: {exc}. {fix}"
         ]
     return []
 
 
-@_resource_rule(
+@resource_rule(
     "flow-token-secret",
     FLOW_TOKEN_TYPE,
     "critical",
@@ -369,12 +372,14 @@ def check_flow_token_secret(
         if isinstance(value, str)
     ]
     messages.extend(
-        _leaks(credentials, props, [*secret_outputs, "token", "authorization"], "the token")
+        credential_leaks(
+            credentials, props, [*secret_outputs, "token", "authorization"], "the token"
+        )
     )
     return messages
 
 
-@_resource_rule(
+@resource_rule(
     "flow-token-fields",
     FLOW_TOKEN_TYPE,
     "high",
@@ -388,9 +393,9 @@ def check_flow_token_fields(
     (``components.guards.validators``)
     """
     try:
-        validators = _library("guards.validators")
+        validators = library_module("guards.validators")
     except ImportError as exc:
-        return [f"cannot check the token: {type(exc).__name__}: {exc}. {_LIBRARY_MISSING}"]
+        return [f"cannot check the token: {type(exc).__name__}: {exc}. {LIBRARY_MISSING}"]
     checks = (
         ("tenant_id", validators.tenant_id_problem),
         ("token_name", validators.token_name_problem),
@@ -406,5 +411,5 @@ def check_flow_token_fields(
     return messages
 
 
-RESOURCE_RULES: Final[tuple[ResourceRule, ...]] = tuple(_RESOURCE_RULES)
+RESOURCE_RULES: Final[tuple[ResourceRule, ...]] = tuple(RESOURCE_RULE_REGISTRY)
 """Every resource rule, in the order the checks above are defined."""

@@ -25,7 +25,7 @@ from components.config.models import (
 )
 from components.mapping import MappingError, validate_mapping
 from components.segment.api import SegmentApi
-from components.segment.translate import _token_config, custom_context_to_config, trigger_to_config
+from components.segment.translate import custom_context_to_config, token_config, trigger_to_config
 from components.trigger import (
     CUSTOM_CONTEXT_HEADER,
     SEND_ACTION_ID,
@@ -283,7 +283,7 @@ def _adopt_subscription(
             f"headers {', '.join(extra_headers)} are not managed by the component (it writes "
             f"Authorization and {CUSTOM_CONTEXT_HEADER} only)"
         )
-    token, token_problem, token_warning = _token_config(headers.get("Authorization"))
+    token, token_problem, token_warning = token_config(headers.get("Authorization"))
     if token_problem:
         reasons.append(token_problem)
     if token_warning:

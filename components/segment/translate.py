@@ -52,7 +52,7 @@ def custom_context_to_config(value: str) -> str | dict[str, Any]:
     return value
 
 
-def _token_config(header: Any) -> tuple[dict[str, Any] | None, str | None, str | None]:
+def token_config(header: Any) -> tuple[dict[str, Any] | None, str | None, str | None]:
     """(token config or None for the default bearer, a blocking problem, a warning)."""
     if header is None:
         return None, "it has no Authorization header (Pendula needs the flow's API token)", None
