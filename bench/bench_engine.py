@@ -1,7 +1,7 @@
 """Benchmark: the real engine (`make toolchain`'s CLI) beside the offline plan, same stack.
 
 A generated stack of 10 destinations x 5 flows (50 flows, provided tokens, so no network) is
-planned offline (`components.plan.build_plan`: the whole program, 50 mappings included, under
+planned offline (`components.review.plan.build_plan`: the whole program, 50 mappings included, under
 mocks) and deployed by the real engine. The engine runs only the 50 flow tokens: Segment's
 Terraform provider cannot be built here (docs/toolchain.md), so the engine figures cover the
 dynamic-provider half of the program and are a lower bound for a full stack.
@@ -28,7 +28,7 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from components.plan import PlanRequest, build_plan  # noqa: E402
+from components.review.plan import PlanRequest, build_plan  # noqa: E402
 from tests.engine.programs import flow_tokens  # noqa: E402
 from tests.engine.project import EngineProject, toolchain_problem  # noqa: E402
 

@@ -28,7 +28,7 @@ TARGET_RATIO = Target(2.2)
 CHILD = """
 import json, resource, sys, time
 sys.path.insert(0, {root!r})
-from components.offline import run_program
+from components.review.offline import run_program
 flows = int(sys.argv[1])
 per_destination = 5
 destinations = []

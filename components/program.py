@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pulumi
 
-from components.config import Destination, Flow, StackConfig
+from components.config.models import Destination, Flow, StackConfig
 from components.trigger import PendulaFlowArgs, PendulaTrigger, PendulaTriggerArgs
 
 OUTPUT_DESTINATIONS = "destinations"

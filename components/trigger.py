@@ -15,7 +15,7 @@ from typing import Any, NotRequired, TypedDict
 import pulumi
 import pulumi_segment as segment
 
-from components.config import (
+from components.config.models import (
     DEFAULT_DATA_MAPPING,
     NAME_PATTERN,
     canonical_json,

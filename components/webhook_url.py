@@ -14,9 +14,9 @@ import uuid
 from collections.abc import Iterable
 from urllib.parse import urlsplit
 
-from components.endpoints import DEFAULT_PENDULA_HOSTS, endpoint_problem
-from components.endpoints import LOOPBACK_HOSTS as _LOOPBACK_HOSTS
-from components.redaction import shown_url
+from components.guards.endpoints import DEFAULT_PENDULA_HOSTS, endpoint_problem
+from components.guards.endpoints import LOOPBACK_HOSTS as _LOOPBACK_HOSTS
+from components.guards.redaction import shown_url
 
 DEFAULT_ALLOWED_HOSTS = DEFAULT_PENDULA_HOSTS
 LOOPBACK_HOSTS = _LOOPBACK_HOSTS
@@ -27,7 +27,7 @@ _PATH = re.compile(r"^/webhook/inbound/(?P<flow_id>[0-9a-fA-F-]{36})\Z")
 
 
 def origin_allowed(url: str, allowed_hosts: Iterable[str], allow_loopback: bool) -> bool:
-    """Whether a token may be sent to ``url`` (``components.endpoints.endpoint_problem``)."""
+    """Whether a token may be sent to ``url`` (``components.guards.endpoints.endpoint_problem``)."""
     return endpoint_problem(url, allowed_hosts, allow_loopback) is None
 
 
@@ -54,7 +54,7 @@ def flow_id(url: str) -> str:
 
 
 def shown(url: str) -> str:
-    """``url`` fit for an error message (``components.redaction.shown_url``)."""
+    """``url`` fit for an error message (``components.guards.redaction.shown_url``)."""
     return shown_url(url)
 
 

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from components.stack_config import StackConfigError, resolve_stack_file
+from components.config.stack_config import StackConfigError, resolve_stack_file
 from sandbox import pendula, segment_api, tracking
 from sandbox.app import REQUEST_LOG_SCHEMA
 from sandbox.pendula.auth import hash_secret

@@ -72,7 +72,7 @@ echo "this first up takes about a minute; pulumi prints each resource as it comp
 "$PULUMI" up --stack "$STACK" --yes --skip-preview --non-interactive
 
 step "track a test event with analytics-python"
-# PYTHONPATH: the script reads the stack through components.stack_config, like every tool.
+# PYTHONPATH: the script reads the stack through components.config.stack_config, like every tool.
 PYTHONPATH="$ROOT${PYTHONPATH:+:$PYTHONPATH}" "$PY" "$ROOT/scripts/demo_event.py" --stack-file "$STACK_FILE" \
     --event "$ROOT/tests/fixtures/events/signed-up.json"
 

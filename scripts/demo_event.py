@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 import requests
 from segment.analytics.client import Client
 
-from components.stack_config import resolve_stack_file
+from components.config.stack_config import resolve_stack_file
 
 TIMEOUT = 10
 PROJECT = "segment-pendula"

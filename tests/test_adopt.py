@@ -24,17 +24,13 @@ import pytest
 import requests
 import yaml
 
-from components import offline
 from components.__main__ import main
-from components.adopt import (
-    config_problems,
-    read_setup,
-    stack_document,
-    stack_file_text,
-    unique_slug,
-)
-from components.config import canonical_json, read_stack_document
-from components.segment_api import SegmentApi
+from components.config.load import read_stack_document
+from components.config.models import canonical_json
+from components.review import offline
+from components.segment.adopt import read_setup, unique_slug
+from components.segment.api import SegmentApi
+from components.segment.stack_file import config_problems, stack_document, stack_file_text
 from sandbox.server import SandboxServer, free_port
 from sandbox.settings import SandboxSettings
 from tests.sandbox.segment_helpers import TIMEOUT, WEBHOOKS_ACTIONS, SegmentWorkspace

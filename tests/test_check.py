@@ -8,7 +8,7 @@ import pytest
 import yaml
 
 from components.__main__ import main
-from components.config import load_stack_file
+from components.config.load import load_stack_file
 from tests.fixture_stacks import FIXTURE_STACK_NAMES, fixture_stack
 from tests.test_plan import UNSAFE_TRIGGER, make_project
 

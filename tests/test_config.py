@@ -9,17 +9,14 @@ from typing import Any
 
 import pytest
 
-from components.config import (
-    AuthScheme,
-    ConfigError,
-    SegmentConfig,
-    TokenMode,
-    foreign_credential_problems,
+from components.config.checks import foreign_credential_problems
+from components.config.load import (
     load_stack_file,
     parse_stack_config,
     read_stack_document,
     read_stack_file,
 )
+from components.config.models import AuthScheme, ConfigError, SegmentConfig, TokenMode
 from tests.fixture_stacks import fixture_stack
 from tests.test_endpoints import REFUSED_SEGMENT_URLS
 
@@ -671,7 +668,7 @@ def test_unknown_project_key_says_what_was_meant() -> None:
 
 def test_typos_are_errors_in_the_deployed_program_too() -> None:
     """Under `pulumi up` every key of the stack is seen, not only the ones the model names."""
-    from components.offline import run_program
+    from components.review.offline import run_program
 
     for provider, expected in (
         ({"segment:urll": "https://api.segmentapis.com"}, "segment:urll: unknown key"),

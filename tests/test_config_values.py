@@ -1,5 +1,5 @@
-"""components.config_values: the text the engine hands the program for each value, and the
-types Pulumi.yaml declares (read through components.stack_config, as every tool does)."""
+"""components.config.values: the text the engine hands the program for each value, and the
+types Pulumi.yaml declares (read through components.config.stack_config, as every tool does)."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from components.config_values import decode_config_text
-from components.stack_config import StackConfigError, resolve_stack_text
+from components.config.stack_config import StackConfigError, resolve_stack_text
+from components.config.values import decode_config_text
 
 
 @pytest.mark.parametrize(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from components.endpoints import (
+from components.guards.endpoints import (
     DEFAULT_PENDULA_HOSTS,
     DEFAULT_SEGMENT_API_HOSTS,
     endpoint_problem,

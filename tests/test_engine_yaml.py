@@ -1,4 +1,4 @@
-"""components.engine_yaml: YAML read as the engine (Go's yaml.v3, as Pulumi uses it) reads it.
+"""components.config.engine_yaml: YAML read as the engine (Go's yaml.v3, as Pulumi uses it) reads it.
 
 The expected values are what the real CLI reports (docs/configuration.md "How a stack file is
 read"); tests/engine/test_stack_config_oracle.py checks generated cases against the CLI itself.
@@ -11,14 +11,14 @@ import time
 
 import pytest
 
-from components.engine_yaml import (
+from components.config.engine_yaml import (
     after_round_trip,
     go_json_float,
     load_engine_yaml,
     parse_timestamp,
     resolve_plain,
 )
-from components.files import MAX_YAML_ALIASES, MAX_YAML_DEPTH, FileError
+from components.guards.files import MAX_YAML_ALIASES, MAX_YAML_DEPTH, FileError
 
 
 @pytest.mark.parametrize(

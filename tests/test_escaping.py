@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from components.escaping import (
+from components.guards.escaping import (
     escape_json,
     escape_markdown,
     escape_terminal,

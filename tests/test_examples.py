@@ -11,7 +11,7 @@ from pulumi.runtime.settings import SETTINGS
 from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 
-from components.offline import (
+from components.review.offline import (
     DESTINATION_TYPE,
     FLOW_TOKEN_TYPE,
     PROVIDER_TYPE,

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from components.files import (
+from components.guards.files import (
     MAX_YAML_DEPTH,
     FileError,
     load_yaml_text,

@@ -27,8 +27,9 @@ import yaml
 from pulumi.runtime import rpc
 from segment.analytics.client import Client
 
-from components.config import read_stack_file
-from components.offline import (
+from components.config.load import read_stack_file
+from components.pendula import PendulaFlowTokenProvider
+from components.review.offline import (
     DESTINATION_TYPE,
     FLOW_TOKEN_TYPE,
     SUBSCRIPTION_TYPE,
@@ -38,7 +39,6 @@ from components.offline import (
     run_program,
     unwrap,
 )
-from components.pendula import PendulaFlowTokenProvider
 from sandbox.seed import seed_database
 from sandbox.server import SandboxServer
 from sandbox.settings import SandboxSettings

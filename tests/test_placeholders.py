@@ -12,9 +12,10 @@ import pytest
 import yaml
 
 from components.__main__ import main
-from components.config import ConfigError, load_from_pulumi
-from components.offline import RecordingMocks, RecordingMonitor, run_program
-from components.placeholders import placeholder_paths, set_secret_command
+from components.config.load import load_from_pulumi
+from components.config.models import ConfigError
+from components.guards.placeholders import placeholder_paths, set_secret_command
+from components.review.offline import RecordingMocks, RecordingMonitor, run_program
 from tests.fixture_stacks import fixture_stack
 from tests.test_plan import make_project, plan_args, run_cli
 

@@ -14,18 +14,13 @@ import pytest
 import yaml
 
 from components.__main__ import main
-from components.config import load_stack_file
+from components.config.load import load_stack_file
 from components.mapping import render
-from components.plan import (
-    EXIT_INVALID_CONFIG,
-    EXIT_POLICY,
-    EXIT_UNREADABLE,
-    PlanRequest,
-    build_plan,
-    render_json,
-    render_markdown,
-    render_text,
-)
+from components.review.document import EXIT_INVALID_CONFIG, EXIT_POLICY, EXIT_UNREADABLE
+from components.review.plan import PlanRequest, build_plan
+from components.review.render_json import render_json
+from components.review.render_markdown import render_markdown
+from components.review.render_text import render_text
 from tests.fixture_stacks import FIXTURE_STACK_NAMES, FIXTURE_STACKS, fixture_stack
 
 ROOT = Path(__file__).resolve().parent.parent

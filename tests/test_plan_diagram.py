@@ -8,8 +8,9 @@ from typing import Any
 
 import pytest
 
-from components.plan import PlanRequest, build_plan, render_markdown
-from components.plan_diagram import escape_label, mermaid_lines, trigger_in_words
+from components.review.diagram import escape_label, mermaid_lines, trigger_in_words
+from components.review.plan import PlanRequest, build_plan
+from components.review.render_markdown import render_markdown
 from tests.node.mermaid_client import parse_diagrams
 from tests.test_plan import ROOT, STACKS, edit_dev, git, make_project
 

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 import yaml
 
-from components.config import PROJECT, SECRET_KEYS, _ProjectConfig
+from components.config.models import PROJECT, SECRET_KEYS, _ProjectConfig
 
 ROOT = Path(__file__).resolve().parent.parent
 PULUMI_YAML = yaml.safe_load((ROOT / "Pulumi.yaml").read_text())
@@ -111,7 +111,7 @@ def test_requirements_link_the_sdk_like_pulumi_package_add() -> None:
 @pytest.mark.stacks
 def test_policy_pack_config_agrees_with_each_stack() -> None:
     """The pack's per-stack config repeats stack settings; they must not drift apart."""
-    from components.config import load_stack_file
+    from components.config.load import load_stack_file
     from policy.rules import PolicyConfig
 
     for path in sorted((ROOT / "stacks").glob("Pulumi.*.yaml")):

@@ -24,13 +24,14 @@ from pulumi.runtime.sync_await import _sync_await
 
 import components.__main__ as components_cli
 import sandbox.__main__ as sandbox_cli
-from components import plan as plan_logic
 from components.commands import adopt as adopt_command
 from components.commands import backtest as backtest_command
 from components.commands import check as check_command
 from components.commands import send_test_event as send_command
 from components.fql import YAML_FIELDS, YAML_OPERATORS
-from components.offline import (
+from components.pendula import flow_token
+from components.review import document as plan_logic
+from components.review.offline import (
     DESTINATION_TYPE,
     FLOW_TOKEN_TYPE,
     PROVIDER_TYPE,
@@ -39,8 +40,7 @@ from components.offline import (
     RecordingMonitor,
     unwrap,
 )
-from components.pendula import flow_token
-from components.test_event import TOKEN_ENV
+from components.review.test_event import TOKEN_ENV
 from components.trigger import PendulaFlowArgs, PendulaTrigger, PendulaTriggerArgs
 from policy.rules import RESOURCE_RULES, STACK_RULES
 from sandbox.seed import seed_database

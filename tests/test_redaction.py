@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from components.__main__ import main
-from components.redaction import redact_text, redact_value, shown_url
+from components.guards.redaction import redact_text, redact_value, shown_url
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -144,7 +144,7 @@ def test_redact_text_masks_credential_keys_quoted_in_messages(text: str, secret:
 
 
 def test_header_values_are_masked_by_structure() -> None:
-    from components.redaction import redact_header_value
+    from components.guards.redaction import redact_header_value
 
     assert redact_header_value('{"apiKey":123,"team":"growth"}') == (
         '{"apiKey":"[hidden]","team":"growth"}'

@@ -22,11 +22,12 @@ import pytest
 import yaml
 
 from components.__main__ import main
-from components.config import ConfigError, parse_stack_config
+from components.config.load import parse_stack_config
+from components.config.models import ConfigError
 from components.pendula.client import PendulaApiError, PendulaClient, RetryPolicy
 from components.pendula.flow_token import PendulaFlowTokenProvider
-from components.plan import read_stack_text
-from components.test_event import send
+from components.review.stack_run import read_stack_text
+from components.review.test_event import send
 from components.webhook_url import shown
 from sandbox.server import SandboxServer, free_port
 from sandbox.settings import SandboxSettings
@@ -419,7 +420,7 @@ def test_adopt_never_prints_or_writes_a_token_found_in_a_mapping_url(
 
 
 def test_segment_api_timeouts_and_logs_name_no_token(caplog: pytest.LogCaptureFixture) -> None:
-    from components.segment_api import SegmentApi, SegmentApiError
+    from components.segment.api import SegmentApi, SegmentApiError
 
     caplog.set_level(logging.DEBUG)
     api = SegmentApi(

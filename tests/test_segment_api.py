@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 import requests
 
-from components.segment_api import SegmentApi, SegmentApiError
+from components.segment.api import SegmentApi, SegmentApiError
 from sandbox.server import SandboxServer, free_port
 from sandbox.settings import SandboxSettings
 from tests.sandbox.segment_helpers import TIMEOUT, SegmentWorkspace

@@ -1,4 +1,4 @@
-"""components.stack_config: one reading of a stack's config, the engine's, for every tool."""
+"""components.config.stack_config: one reading of a stack's config, the engine's, for every tool."""
 
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ import pytest
 import yaml
 
 from components.__main__ import main
-from components.config import load_from_pulumi, load_stack_file, read_stack_document
-from components.stack_config import (
+from components.config.load import load_from_pulumi, load_stack_file, read_stack_document
+from components.config.stack_config import (
     StackConfigError,
     find_project_file,
     resolve_stack_file,

@@ -2,7 +2,7 @@
 
 tests/fixtures/hostile/ holds stack files a careless or hostile user could write (huge ints,
 impossible dates, over-long names and paths, odd scalars, bad YAML, alias bombs, lone
-surrogates, …). Every tool that reads config goes through components.stack_config, so each one
+surrogates, …). Every tool that reads config goes through components.config.stack_config, so each one
 must answer every file with its documented exit code and a clear message naming the file or the
 key path — never a traceback.
 """
@@ -17,10 +17,12 @@ import pulumi.runtime
 import pytest
 
 from components.__main__ import main
-from components.adopt import AdoptedDestination, AdoptedFlow, Adoption, config_problems
-from components.config import ConfigError, load_from_pulumi
-from components.plan import EXIT_INVALID_CONFIG, EXIT_OK, EXIT_UNREADABLE
-from components.stack_config import StackConfigError, resolve_stack_file
+from components.config.load import load_from_pulumi
+from components.config.models import ConfigError
+from components.config.stack_config import StackConfigError, resolve_stack_file
+from components.review.document import EXIT_INVALID_CONFIG, EXIT_OK, EXIT_UNREADABLE
+from components.segment.adopt import AdoptedDestination, AdoptedFlow, Adoption
+from components.segment.stack_file import config_problems
 from policy.rules import PolicyConfig
 from sandbox.seed import SeedError, read_seed_config
 

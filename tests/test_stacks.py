@@ -14,8 +14,9 @@ import pytest
 import yaml
 
 from components.__main__ import main
-from components.config import PROJECT, SECRET_KEYS, SEGMENT_SECRET_KEYS, load_stack_file
-from components.placeholders import is_placeholder
+from components.config.load import load_stack_file
+from components.config.models import PROJECT, SECRET_KEYS, SEGMENT_SECRET_KEYS
+from components.guards.placeholders import is_placeholder
 from tests.fixture_stacks import ROOT, USER_STACKS, user_stack_files
 
 pytestmark = pytest.mark.stacks

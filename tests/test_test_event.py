@@ -21,11 +21,11 @@ import yaml
 import sandbox.__main__ as sandbox_cli
 from components.__main__ import main
 from components.commands import send_test_event as send_test_event_command
-from components.config import load_stack_file
+from components.config.load import load_stack_file
 from components.fql import explain
 from components.mapping import render
 from components.pendula.flow_token import fingerprint
-from components.test_event import (
+from components.review.test_event import (
     PendulaUnreachableError,
     customer_data_findings,
     is_fictional_phone,

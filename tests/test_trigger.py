@@ -8,8 +8,8 @@ from typing import Any
 import pulumi
 import pytest
 
-from components.config import ConfigError
-from components.offline import (
+from components.config.models import ConfigError
+from components.review.offline import (
     DESTINATION_TYPE,
     FLOW_TOKEN_TYPE,
     SUBSCRIPTION_TYPE,

@@ -1,10 +1,10 @@
-"""components.unreachable: which failures never reached the server, and why, in words."""
+"""components.guards.unreachable: which failures never reached the server, and why, in words."""
 
 from __future__ import annotations
 
 import requests
 
-from components.unreachable import CONNECT_TIMEOUT_SECONDS, why_unreachable
+from components.guards.unreachable import CONNECT_TIMEOUT_SECONDS, why_unreachable
 from sandbox.server import SandboxServer, free_port
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from pulumi.dynamic import CheckFailure
 
-from components import validators
+from components.guards import validators
 from components.pendula.flow_token import _normalise
 from policy.rules import FLOW_TOKEN_TYPE, PolicyConfig, check_resource
 

@@ -1,7 +1,7 @@
 """The flows a backtest checks: each flow's trigger read from a stack file, or from the stack file
 as of a git ref (``--against``).
 
-The stack file is read through ``components.config.read_stack_document`` (the one reader of
+The stack file is read through ``components.config.load.read_stack_document`` (the one reader of
 stack files); only the triggers are interpreted here, flow by flow, so one refused trigger is
 reported on its flow instead of stopping the run. A raw ``trigger`` kept with
 ``unsafeTrigger: true`` is evaluated as Segment's own parser reads it, since that is what
@@ -15,17 +15,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from components.config import (
-    PROJECT,
-    ConfigError,
-    mask_secure,
-    read_stack_document,
-    split_resolved,
-)
+from components.config.at_ref import resolve_stack_at_ref
+from components.config.load import mask_secure, read_stack_document, split_resolved
+from components.config.models import PROJECT, ConfigError
+from components.config.stack_config import StackConfigError
 from components.fql import ConditionError, conditions_from_yaml, generate_fql, parse_fql
 from components.fql.segment_parser import SegmentParseError, segment_parse
-from components.stack_at_ref import resolve_stack_at_ref
-from components.stack_config import StackConfigError
 
 
 class StackError(ValueError):

@@ -1,7 +1,7 @@
 """Rendering a backtest document (``components.backtest.run``) as text, Markdown or JSON.
 
-Each medium has its one escaping function (``components.escaping``): text goes to the terminal
-through ``TerminalOutput`` (escape + redact), Markdown values through ``markdown_code`` /
+Each medium has its one escaping function (``components.guards.escaping``): text goes to the
+terminal through ``TerminalOutput`` (escape + redact), Markdown values through ``markdown_code`` /
 ``escape_markdown`` like the plan's PR comment, JSON through ``escape_json``. Example values
 were redacted when they were collected (``components.backtest.scan.example``).
 """
@@ -12,7 +12,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from components.escaping import escape_json, escape_markdown, escape_terminal, markdown_code
+from components.guards.escaping import escape_json, escape_markdown, escape_terminal, markdown_code
 
 _DIFF_KINDS = (("newlyMatched", "newly matched"), ("noLongerMatched", "no longer matched"))
 _STATUS = {

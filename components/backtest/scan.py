@@ -23,7 +23,7 @@ import orjson
 from components.backtest.events import MAX_LINE_BYTES, read_lines
 from components.fql import compile_many, field_values
 from components.fql.js import JS_BUILTIN
-from components.redaction import CREDENTIAL_NAME, HIDDEN, redact_text, redact_value
+from components.guards.redaction import CREDENTIAL_NAME, HIDDEN, redact_text, redact_value
 
 EXAMPLES: Final = 3
 BAD_LINE_SAMPLES: Final = 20

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import TextIO
 
-from components.escaping import escape_terminal
-from components.redaction import redact_text
+from components.guards.escaping import escape_terminal
+from components.guards.redaction import redact_text
 
 
 class TerminalOutput:

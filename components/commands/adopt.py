@@ -16,16 +16,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TextIO
 
-from components.adopt import (
-    AdoptError,
-    Adoption,
-    config_problems,
-    import_document,
-    read_setup,
-    stack_file_text,
-)
 from components.commands import TerminalOutput
-from components.segment_api import DEFAULT_URL, SegmentApi, SegmentApiError
+from components.segment.adopt import AdoptError, Adoption, read_setup
+from components.segment.api import DEFAULT_URL, SegmentApi, SegmentApiError
+from components.segment.stack_file import config_problems, import_document, stack_file_text
 
 TOKEN_VARIABLE = "PUBLIC_API_TOKEN"
 URL_VARIABLE = "PUBLIC_API_URL"

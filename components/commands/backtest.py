@@ -12,8 +12,8 @@ from components.backtest.flows import StackError
 from components.backtest.report import render_json, render_markdown, render_text
 from components.backtest.run import BacktestRequest, run_backtest
 from components.commands import TerminalOutput
-from components.escaping import escape_terminal
-from components.redaction import redact_text
+from components.guards.escaping import escape_terminal
+from components.guards.redaction import redact_text
 
 RENDERERS = {"text": render_text, "markdown": render_markdown, "json": render_json}
 EXIT_OK = 0

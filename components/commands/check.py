@@ -7,15 +7,10 @@ import sys
 from pathlib import Path
 
 from components.fql.caret import lay_out
-from components.plan import (
-    PlanError,
-    PlanRequest,
-    build_plan,
-    environment_notice,
-    find_project_root,
-    redact,
-)
-from components.redaction import redact_text
+from components.guards.redaction import redact_text
+from components.review.document import PlanError, environment_notice
+from components.review.plan import PlanRequest, build_plan, redact
+from components.review.stack_run import find_project_root
 
 EXIT_PROBLEMS = 1
 EXIT_NO_STACKS = 5

@@ -15,11 +15,11 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from components import placeholders
-from components.config import PROJECT, SECRET_KEYS
-from components.escaping import escape_terminal
-from components.plan import find_project_root
-from components.stack_config import StackConfigError, read_limited, resolve_stack_text
+from components.config.models import PROJECT, SECRET_KEYS
+from components.config.stack_config import StackConfigError, read_limited, resolve_stack_text
+from components.guards import placeholders
+from components.guards.escaping import escape_terminal
+from components.review.stack_run import find_project_root
 
 EXIT_ERROR = 1
 STACK_NAME = re.compile(r"^[a-z][a-z0-9-]{0,39}$")
@@ -118,7 +118,7 @@ def create(
             f"--from: {source_policy} does not exist (the policy pack's config of {source})"
         )
     try:
-        # The engine's reading (components.stack_config), like every other tool's.
+        # The engine's reading (components.config.stack_config), like every other tool's.
         original = read_limited(source_file)
         config = resolve_stack_text(original, str(source_file)).values()
     except StackConfigError as exc:

@@ -6,23 +6,21 @@ import argparse
 import sys
 from pathlib import Path
 
-from components.escaping import escape_terminal
-from components.plan import (
+from components.guards.escaping import escape_terminal
+from components.guards.redaction import redact_text
+from components.review.document import (
     EXIT_INVALID_CONFIG,
     EXIT_OK,
     EXIT_POLICY,
     EXIT_UNREADABLE,
     PlanError,
-    PlanRequest,
-    build_plan,
     exit_code,
-    find_project_root,
-    redact,
-    render_json,
-    render_markdown,
-    render_text,
 )
-from components.redaction import redact_text
+from components.review.plan import PlanRequest, build_plan, redact
+from components.review.render_json import render_json
+from components.review.render_markdown import render_markdown
+from components.review.render_text import render_text
+from components.review.stack_run import find_project_root
 
 RENDERERS = {"text": render_text, "markdown": render_markdown, "json": render_json}
 

@@ -9,11 +9,12 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from components.commands import TerminalOutput
-from components.config import ConfigError, Destination, Flow, StackConfig, load_stack_file
-from components.files import FileError, project_path
+from components.config.load import load_stack_file
+from components.config.models import ConfigError, Destination, Flow, StackConfig
+from components.guards.files import FileError, project_path
+from components.guards.redaction import redact_header_value, redact_value
 from components.mapping import MappingError
-from components.redaction import redact_header_value, redact_value
-from components.test_event import (
+from components.review.test_event import (
     TOKEN_ENV,
     MatchReport,
     PendulaUnreachableError,

@@ -21,11 +21,11 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from components.engine_yaml import dump_engine_yaml
-from components.escaping import escape_terminal
+from components.config.engine_yaml import dump_engine_yaml
 from components.fql.js import from_utf16_units, utf16_units
 from components.fql.lexer import Lexer, LexerError, Token
 from components.fql.vocabulary import ConditionError
+from components.guards.escaping import escape_terminal
 
 CARET_BREAK = "\u2028"
 """Separates a problem from its caret block (a line separator: never printed as is)."""

@@ -32,8 +32,8 @@ import pulumi
 import pulumi.dynamic
 from pulumi.output import Unknown
 
-from components import validators
-from components.endpoints import DEFAULT_PENDULA_HOSTS, LOOPBACK_HOSTS, endpoint_problem
+from components.guards import validators
+from components.guards.endpoints import DEFAULT_PENDULA_HOSTS, LOOPBACK_HOSTS, endpoint_problem
 from components.pendula.client import PendulaApiError, PendulaClient, RetryPolicy, TokenInfo
 from components.webhook_url import flow_id, shape_problem, shown
 
@@ -59,7 +59,7 @@ _VISIBLE_ASCII = re.compile(r"[\x21-\x7e]+")
 
 # Fields whose change needs a new token; everything else is an in-place update.
 REPLACING_FIELDS = ("flow_url", "mode")
-_REPLACING_FIELDS = REPLACING_FIELDS  # older name, still imported by components/plan.py
+_REPLACING_FIELDS = REPLACING_FIELDS  # older name of REPLACING_FIELDS, kept for its importers
 _INPUT_FIELDS = ("flow_url", "mode", "scheme", "tenant_id", "token", "token_name")
 _MANAGED_ONLY = ("token_name", "token_description")
 
@@ -565,7 +565,8 @@ def _allowed_hosts(config: pulumi.dynamic.Config) -> tuple[str, ...]:
     """``allowedPendulaHosts`` as the engine passes it (JSON text), else the default.
 
     A value that is set but not a list of host names is kept as given, so ``endpoint_problem``
-    (``components.endpoints.host_list_problem``) refuses it rather than a default replacing it.
+    (``components.guards.endpoints.host_list_problem``) refuses it rather than a default
+    replacing it.
     """
     raw = _config_value(config, ALLOWED_HOSTS_KEY)
     if not raw:

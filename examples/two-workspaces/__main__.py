@@ -3,7 +3,7 @@
 import pulumi
 import pulumi_segment as segment
 
-from components.trigger import PendulaTrigger
+from components import PendulaTrigger
 
 US_API = "https://api.segmentapis.com"
 EU_API = "https://eu1.api.segmentapis.com"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pulumi
 
-from components.config import load_from_pulumi
+from components.config.load import load_from_pulumi
 from components.pendula import PendulaFlowToken
 from components.program import flow_args
 from components.trigger import token_args

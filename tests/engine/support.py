@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from components.offline import FLOW_TOKEN_TYPE
+from components.review.offline import FLOW_TOKEN_TYPE
 from tests.engine.conftest import Sandbox
 from tests.engine.programs import OUTPUT_AUTHORIZATIONS, OUTPUT_FINGERPRINTS, flow_tokens
 from tests.engine.project import EngineProject

@@ -16,8 +16,9 @@ import pytest
 import yaml
 from pulumi.automation import EngineEvent, OpType
 
-from components.offline import FLOW_TOKEN_TYPE
-from components.plan import diff_runs, read_stack_text, run_stack
+from components.review.diff import diff_runs
+from components.review.offline import FLOW_TOKEN_TYPE
+from components.review.stack_run import read_stack_text, run_stack
 from tests.engine.conftest import Sandbox
 from tests.engine.programs import flow_tokens
 from tests.engine.project import EngineProject

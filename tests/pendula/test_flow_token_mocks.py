@@ -1,6 +1,6 @@
 """PendulaFlowToken under `pulumi.runtime.set_mocks`: type token, secret outputs, secret inputs.
 
-Uses the project's recording mock runtime (`components.offline`), whose mocks compute the
+Uses the project's recording mock runtime (`components.review.offline`), whose mocks compute the
 provided-mode outputs with the provider's own functions (its methods do not run here).
 """
 
@@ -12,14 +12,14 @@ from typing import Any
 import pulumi
 import pytest
 
-from components.offline import (
+from components.pendula import PendulaFlowToken
+from components.review.offline import (
     FLOW_TOKEN_TYPE,
     RecordedResource,
     RecordingMocks,
     RecordingMonitor,
     Secret,
 )
-from components.pendula import PendulaFlowToken
 
 URL = "https://pendula.app/webhook/inbound/0f8fad5b-d9cb-469f-a165-70867728950e"
 

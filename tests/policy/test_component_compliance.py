@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from components.offline import run_program, unwrap
+from components.review.offline import run_program, unwrap
 from policy.rules import (
     DESTINATION_TYPE,
     FLOW_TOKEN_TYPE,

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any, Final
 
 from components.fql import ConditionError, parse_fql
-from components.offline import DESTINATION_TYPE, SUBSCRIPTION_TYPE
+from components.review.offline import DESTINATION_TYPE, SUBSCRIPTION_TYPE
 
 _SAFE: Final = frozenset(
     "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789 .,:/_-=@+()"

@@ -1,5 +1,5 @@
 """A stack as it was at a git ref: the stack file and the Pulumi.yaml of that ref, resolved by
-the one loader (``components.stack_config``).
+the one loader (``components.config.stack_config``).
 
 ``plan --against``, ``check --against`` and ``backtest --against`` compare a stack with its
 state at a ref; all of them read that state here, so an old ``segment:url`` set only in the
@@ -11,7 +11,7 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
-from components.stack_config import (
+from components.config.stack_config import (
     MAX_STACK_FILE_BYTES,
     ResolvedStack,
     StackConfigError,

@@ -4,7 +4,7 @@ PyYAML implements YAML 1.1 (``on``/``yes`` are booleans, ``2:30`` is 150, ``0o17
 ``1e3`` a string, dates become ``datetime`` or raise), the engine reads YAML 1.2 with yaml.v3's
 rules. Reading a stack file with PyYAML's defaults therefore reviews a different configuration
 from the one ``pulumi up`` deploys. This module keeps PyYAML's *scanner* (with the limits of
-``components.files``: aliases, depth, size) and replaces its resolution of plain scalars with
+``components.guards.files``: aliases, depth, size) and replaces its resolution of plain scalars with
 yaml.v3's (``resolve.go``), measured against the real CLI (docs/configuration.md):
 
 - null: empty, ``~``, ``null``, ``Null``, ``NULL``; booleans only ``true``/``True``/``TRUE``
@@ -32,7 +32,7 @@ from typing import Any, ClassVar
 
 import yaml
 
-from components.files import FileError, LimitedLoader, load_yaml_text
+from components.guards.files import FileError, LimitedLoader, load_yaml_text
 
 _PLAIN = "tag:engine-yaml:plain"
 _STR = "tag:yaml.org,2002:str"

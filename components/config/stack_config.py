@@ -8,7 +8,7 @@ docs/configuration.md "How a stack file is read"):
 1. ``Pulumi.yaml``, found at or above the stack file's directory: its ``config:`` entries with
    a ``value:`` or ``default:`` (or the shorthand ``key: <value>``) apply to every stack that
    does not set the key itself (the stack's value wins whole, no merging);
-2. the stack file on top, read with the engine's YAML (``components.engine_yaml``); keys
+2. the stack file on top, read with the engine's YAML (``components.config.engine_yaml``); keys
    without a namespace belong to the project, as the engine namespaces them;
 3. each value becomes the text the engine hands the program: strings as is, numbers and
    booleans in Go's JSON form, lists and objects as JSON (``secure:`` leaves kept as
@@ -28,7 +28,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from components.config_values import (
+from components.config.engine_yaml import (
+    INT64_MAX,
+    INT64_MIN,
+    Timestamp,
+    after_round_trip,
+    load_engine_yaml,
+)
+from components.config.values import (
     EngineValue,
     StackConfigError,
     declared_problem,
@@ -36,14 +43,7 @@ from components.config_values import (
     project_value,
     stack_value,
 )
-from components.engine_yaml import (
-    INT64_MAX,
-    INT64_MIN,
-    Timestamp,
-    after_round_trip,
-    load_engine_yaml,
-)
-from components.files import FileError, read_text_limited
+from components.guards.files import FileError, read_text_limited
 
 __all__ = [
     "MAX_STACK_FILE_BYTES",

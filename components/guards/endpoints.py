@@ -21,7 +21,7 @@ import socket
 from collections.abc import Iterable
 from urllib.parse import urlsplit
 
-from components.redaction import shown_url
+from components.guards.redaction import shown_url
 
 DEFAULT_PENDULA_HOSTS = ("pendula.app",)
 """Pendula's documented webhook host."""

@@ -16,9 +16,9 @@ from urllib.parse import urlsplit
 
 import requests
 
-from components.endpoints import DEFAULT_SEGMENT_API_HOSTS, endpoint_problem
-from components.redaction import shown_url
-from components.unreachable import CONNECT_TIMEOUT_SECONDS, why_unreachable
+from components.guards.endpoints import DEFAULT_SEGMENT_API_HOSTS, endpoint_problem
+from components.guards.redaction import shown_url
+from components.guards.unreachable import CONNECT_TIMEOUT_SECONDS, why_unreachable
 
 DEFAULT_URL = "https://api.segmentapis.com"
 """The Terraform provider's default when neither ``url`` nor ``PUBLIC_API_URL`` is set."""
@@ -75,7 +75,8 @@ class SegmentApi:
                 f"url: '{shown_url(base_url)}' is not an http(s) URL (for example {DEFAULT_URL} "
                 f"or {EU_URL})"
             )
-        # The token is sent there: the rule of every credential endpoint (components.endpoints).
+        # The token is sent there: the rule of every credential endpoint
+        # (components.guards.endpoints).
         # Loopback is allowed: reading from a local sandbox sends nothing off this machine.
         if problem := endpoint_problem(base_url, allowed_hosts, allow_loopback=True):
             raise ValueError(f"url: {problem}")

@@ -14,7 +14,7 @@ from collections.abc import Collection, Iterator
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from components.redaction import is_credential_name
+from components.guards.redaction import is_credential_name
 
 MAX_TOKEN_NAME_LENGTH = 100
 MAX_TOKEN_DESCRIPTION_LENGTH = 500
@@ -135,8 +135,8 @@ def credential_problems(value: Any, path: str, *, endpoints: Collection[str] = (
     credential-named (or nameless, token-shaped) query or fragment parameter; an
     Authorization-style value (``Bearer …``, ``Basic …``); a long token-shaped string or
     number under a key named like a credential (``apiKey``, ``X-Auth-Token``, ``password``;
-    ``components.redaction.is_credential_name``). Messages never quote the value.
-    ``endpoints``: key paths whose URL ``components.endpoints`` checks already (user info is
+    ``components.guards.redaction.is_credential_name``). Messages never quote the value.
+    ``endpoints``: key paths whose URL ``components.guards.endpoints`` checks already (user info is
     refused there, in every stack), so it is not reported twice.
     """
     for leaf_path, key, leaf in _keyed_leaves(value, path, ""):

@@ -9,8 +9,8 @@ every file we read goes through here:
 - ``read_text_limited``: any file, regular, size-limited, UTF-8 (errors name the file);
 - ``LimitedLoader``/``load_yaml_text``: YAML with limits on aliases, nesting and expanded
   size, so an alias bomb ("billion laughs") fails in milliseconds instead of eating memory.
-  Stack files and Pulumi.yaml are read by ``components.engine_yaml``, which keeps these limits
-  and resolves values as the engine does; ``load_yaml_text`` resolves them as PyYAML does.
+  Stack files and Pulumi.yaml are read by ``components.config.engine_yaml``, which keeps these
+  limits and resolves values as the engine does; ``load_yaml_text`` resolves them as PyYAML does.
 """
 
 from __future__ import annotations
@@ -144,7 +144,7 @@ def load_yaml_text(text: str, label: str, loader_class: type[LimitedLoader] = Li
     """The YAML document in ``text``, or ``FileError`` naming ``label`` and the problem.
 
     ``loader_class`` decides how scalars resolve: configuration is read with
-    ``components.engine_yaml.EngineYamlLoader`` (the engine's rules), never PyYAML's own.
+    ``components.config.engine_yaml.EngineYamlLoader`` (the engine's rules), never PyYAML's own.
     """
     loader = loader_class(text)
     try:

@@ -4,7 +4,7 @@ Pulumi stores each config key as a string plus two flags (``secure``, ``object``
 its text (numbers and booleans in Go's JSON form, a date as Go's ``time.Time.String()``), a list
 or an object as Go's JSON; the program decodes that text (``decode_config_text``). These are
 the measured rules (docs/configuration.md "How a stack file is read"), used by
-``components.stack_config``; the type checks mirror Pulumi's ``ValidateConfigValue``.
+``components.config.stack_config``; the type checks mirror Pulumi's ``ValidateConfigValue``.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from components.engine_yaml import INT64_MAX, Timestamp, go_json_float
+from components.config.engine_yaml import INT64_MAX, Timestamp, go_json_float
 
 
 class StackConfigError(ValueError):

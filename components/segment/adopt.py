@@ -6,14 +6,10 @@ form (components/config.py), with the exact trigger text and canonical settings 
 so that the first ``pulumi preview`` after ``pulumi import`` shows no change to Segment.
 Mappings it cannot represent are listed with the reason, never dropped silently. Secrets are
 never read into the result: Authorization headers yield only their scheme (and the Basic user
-name), and the user is told which ``pulumi config set --secret`` commands to run.
-"""
+name), and the user is told which ``pulumi config set --secret`` commands to run."""
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 import re
 import unicodedata
 from collections.abc import Callable, Iterable, Mapping
@@ -21,30 +17,18 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
-import yaml
-
 from components import webhook_url
-from components.config import (
+from components.config.models import (
     DEFAULT_ALLOWED_HOSTS,
     DEFAULT_DATA_MAPPING,
     LOOPBACK_HOSTS,
-    MAX_MAPPINGS_PER_DESTINATION,
-    PROJECT,
-    SECRET_PLACEHOLDER,
-    ConfigError,
-    SegmentConfig,
-    canonical_json,
-    parse_stack_config,
 )
-from components.engine_yaml import EngineYamlDumper
-from components.fql import ConditionError, conditions_to_yaml, generate_fql, parse_fql
 from components.mapping import MappingError, validate_mapping
-from components.segment_api import SegmentApi
-from components.stack_config import StackConfigError, resolve_stack_text
+from components.segment.api import SegmentApi
+from components.segment.translate import custom_context_to_config, token_config, trigger_to_config
 from components.trigger import (
     CUSTOM_CONTEXT_HEADER,
     SEND_ACTION_ID,
-    TYPE_TOKEN,
     WEBHOOKS_ACTIONS_METADATA_ID,
 )
 
@@ -56,9 +40,6 @@ SETTINGS_KEYS = frozenset({"batch_size", "data", "enable_batching", "headers", "
 
 MAX_NAME_LENGTH = 40
 """Flow and destination names match ``^[a-z][a-z0-9-]{0,39}$`` (config.NAME_PATTERN)."""
-
-_MASK_CHARACTERS = ("•", "*" * 3, "…")
-"""How a censored value may look on read; Segment's exact mask is undocumented."""
 
 
 class AdoptError(RuntimeError):
@@ -302,7 +283,7 @@ def _adopt_subscription(
             f"headers {', '.join(extra_headers)} are not managed by the component (it writes "
             f"Authorization and {CUSTOM_CONTEXT_HEADER} only)"
         )
-    token, token_problem, token_warning = _token_config(headers.get("Authorization"))
+    token, token_problem, token_warning = token_config(headers.get("Authorization"))
     if token_problem:
         reasons.append(token_problem)
     if token_warning:
@@ -360,98 +341,6 @@ def _adopt_subscription(
     return AdoptedFlow(name, str(subscription.get("id", "")), config, trigger_form), []
 
 
-def trigger_to_config(trigger: str) -> tuple[dict[str, Any], str, str | None]:
-    """The stack-file keys for a trigger, its form, and a warning if it is kept unsafe.
-
-    ``conditions`` only when they generate the very same text, so the trigger never diffs;
-    otherwise the raw text verbatim, marked unsafe when Segment's parser may misread it.
-    """
-    try:
-        ast = parse_fql(trigger)
-    except ConditionError as exc:
-        return (
-            {"trigger": trigger, "unsafeTrigger": True},
-            "unsafe trigger",
-            f"its trigger is kept verbatim with unsafeTrigger: true because Segment's parser "
-            f"may read it differently from what it says ({exc}); rewrite it as conditions and "
-            "check with a test event",
-        )
-    conditions = conditions_to_yaml(ast)
-    if generate_fql(ast) == trigger:
-        return {"conditions": conditions}, "conditions", None
-    return {"trigger": trigger}, "trigger", None
-
-
-def custom_context_to_config(value: str) -> str | dict[str, Any]:
-    """An object when the header is the canonical JSON of one (as the program writes it)."""
-    try:
-        decoded = json.loads(value)
-    except ValueError:
-        return value
-    if isinstance(decoded, dict) and canonical_json(decoded) == value:
-        return decoded
-    return value
-
-
-def _token_config(header: Any) -> tuple[dict[str, Any] | None, str | None, str | None]:
-    """(token config or None for the default bearer, a blocking problem, a warning)."""
-    if header is None:
-        return None, "it has no Authorization header (Pendula needs the flow's API token)", None
-    if not isinstance(header, str) or not header.strip():
-        return None, "its Authorization header is empty", None
-    scheme, _, credential = header.partition(" ")
-    canonical = scheme in ("Bearer", "Basic") and credential == credential.strip() and credential
-    if scheme.lower() == "bearer" and credential.strip():
-        warning = None if canonical else _header_spelling_warning()
-        return None, None, warning
-    if scheme.lower() == "basic" and credential.strip():
-        warning = None if canonical else _header_spelling_warning()
-        tenant_id = _basic_user(credential.strip())
-        if tenant_id is None:
-            return (
-                {"scheme": "basic"},
-                None,
-                "its Basic Authorization header cannot be read (Segment returned it masked), so "
-                "token.tenantId is left out: set it to the Pendula tenant id before the preview",
-            )
-        return {"scheme": "basic", "tenantId": tenant_id}, None, warning
-    if _is_masked(header):
-        return (
-            None,
-            None,
-            "its Authorization header is masked, so its scheme cannot be read; the stack "
-            "assumes 'Bearer <token>' (set token.scheme: basic and token.tenantId otherwise)",
-        )
-    return (
-        None,
-        "its Authorization header is neither 'Bearer <token>' nor 'Basic <base64>'",
-        None,
-    )
-
-
-def _header_spelling_warning() -> str:
-    return (
-        "its Authorization header is not spelt 'Bearer <token>'/'Basic <credentials>' exactly; "
-        "the program writes that spelling, so the first preview shows a settings change"
-    )
-
-
-def _basic_user(credential: str) -> str | None:
-    """The user part of ``base64(user:password)``, or None if it cannot be read."""
-    if _is_masked(credential):
-        return None
-    try:
-        decoded = base64.b64decode(credential, validate=True).decode("ascii")
-    except (binascii.Error, UnicodeDecodeError, ValueError):
-        return None
-    user, colon, _ = decoded.partition(":")
-    return user if colon and user else None
-
-
-def _is_masked(text: str) -> bool:
-    return any(mask in text for mask in _MASK_CHARACTERS)
-
-
 def _url_problem(url: Any, sandbox: bool) -> str | None:
     if not isinstance(url, str) or not url:
         return "it has no url"
@@ -494,134 +383,3 @@ def unique_slug(text: str, prefix: str, taken: Iterable[str]) -> str:
         candidate = slug[: MAX_NAME_LENGTH - len(suffix)].rstrip("-") + suffix
         number += 1
     return candidate
-
-
-# --- writing ------------------------------------------------------------------------------
-
-
-def stack_document(adoption: Adoption) -> dict[str, Any]:
-    """The ``Pulumi.<stack>.yaml`` content (no secrets: those are set with ``pulumi config``)."""
-    config: dict[str, Any] = {"segment:url": adoption.segment_url}
-    if adoption.sandbox:
-        config[f"{PROJECT}:sandbox"] = True
-    most = max(len(d.flows) for d in adoption.destinations)
-    if most > MAX_MAPPINGS_PER_DESTINATION:
-        config[f"{PROJECT}:maxMappingsPerDestination"] = most
-    config[f"{PROJECT}:destinations"] = [d.config for d in adoption.destinations]
-    return {"config": config}
-
-
-def stack_file_text(adoption: Adoption, command: str) -> str:
-    """The stack file with a header saying where it came from and what is still missing."""
-    header = (
-        f"# Adopted from Segment source {adoption.source_id} ({adoption.segment_url}) by\n"
-        f"#   {command}\n"
-        "# Secrets are not in this file: set them with the `pulumi config set --secret` commands\n"
-        "# that adopt printed (README: Adopting an existing setup).\n"
-    )
-    document = stack_document(adoption)
-    key = f"{PROJECT}:destinations"
-    document["config"][key] = [
-        {**d, "flows": [{k: _inline_leaves(v) for k, v in f.items()} for f in d["flows"]]}
-        for d in document["config"][key]
-    ]
-    body = yaml.dump(document, Dumper=_StackDumper, sort_keys=False, allow_unicode=True, width=100)
-    return header + body
-
-
-class _Inline(dict[str, Any]):
-    """A mapping of scalars, written in flow style like ``event: {is: Signed Up}``."""
-
-
-class _StackDumper(EngineYamlDumper):
-    """Block style, except ``_Inline`` leaves, matching the hand-written stack files."""
-
-
-_StackDumper.add_representer(
-    _Inline,
-    lambda dumper, data: dumper.represent_mapping("tag:yaml.org,2002:map", data, flow_style=True),
-)
-
-
-def _inline_leaves(value: Any) -> Any:
-    """Mark every mapping whose values are all scalars for flow style, recursively."""
-    if isinstance(value, dict):
-        inner = {k: _inline_leaves(v) for k, v in value.items()}
-        if inner and not any(isinstance(v, dict | list) for v in inner.values()):
-            return _Inline(inner)
-        return inner
-    if isinstance(value, list):
-        return [_inline_leaves(v) for v in value]
-    return value
-
-
-def import_document(adoption: Adoption) -> dict[str, Any]:
-    """The ``pulumi import --file`` document: each component, its destination and mappings.
-
-    Names are exactly those ``PendulaTrigger`` gives its children, parented to the component,
-    so the imported resources are the ones the program declares. Token resources are dynamic
-    and cannot be imported (pulumi#16175); the program creates them (provided mode: locally).
-    """
-    resources: list[dict[str, Any]] = []
-    for destination in adoption.destinations:
-        component = destination.name
-        resources.append(
-            {"type": TYPE_TOKEN, "name": component, "logicalName": component, "component": True}
-        )
-        resources.append(
-            {
-                "type": DESTINATION_TYPE,
-                "name": f"{component}-destination",
-                "logicalName": f"{component}-destination",
-                "id": destination.destination_id,
-                "parent": component,
-            }
-        )
-        for flow in destination.flows:
-            child = f"{component}-{flow.name}-subscription"
-            resources.append(
-                {
-                    "type": SUBSCRIPTION_TYPE,
-                    "name": child,
-                    "logicalName": child,
-                    "id": f"{destination.destination_id}:{flow.subscription_id}",
-                    "parent": component,
-                }
-            )
-    return {"nameTable": {}, "resources": resources}
-
-
-def config_problems(adoption: Adoption) -> list[str]:
-    """What the stack-file validation still reports once the secrets are set (ideally none).
-
-    The check reads the stack file adopt writes back through ``components.stack_config`` (the
-    engine's reading), so what is validated is what ``pulumi up`` will see; a value that would
-    not read back as written is a problem too.
-    """
-    intended = stack_document(adoption)["config"]
-    text = stack_file_text(adoption, "adopt")
-    try:
-        resolved = resolve_stack_text(text, "the adopted stack")
-    except StackConfigError as exc:
-        return [str(exc)]
-    read_back = {k: v for k, v in resolved.values().items() if k in intended}
-    changed = sorted(k for k in intended if read_back.get(k) != intended[k])
-    problems = [f"{key}: would not read back as written (engine YAML)" for key in changed]
-    values, secret_keys, segment_values = {}, set(), {}
-    prefix = f"{PROJECT}:"
-    for key, value in resolved.values().items():
-        if key.startswith(prefix):
-            values[key[len(prefix) :]] = value
-        elif key.startswith("segment:"):
-            segment_values[key.removeprefix("segment:")] = value
-    for secret in adoption.secrets:
-        group, _, key = secret.key.partition(".")
-        values.setdefault(group, {})[key] = SECRET_PLACEHOLDER
-        secret_keys.add(group)
-    segment_values["token"] = SECRET_PLACEHOLDER
-    try:
-        segment = SegmentConfig(segment_values, frozenset({"token"}))
-        parse_stack_config(values, secret_keys, source="the adopted stack", segment=segment)
-    except ConfigError as exc:
-        problems += list(exc.problems)
-    return problems

@@ -23,7 +23,8 @@ from pulumi.runtime.settings import SETTINGS
 from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 
-from components.config import PROJECT, load_from_pulumi
+from components.config.load import load_from_pulumi
+from components.config.models import PROJECT
 from components.pendula.flow_token import authorization_header, fingerprint
 from components.program import build
 

@@ -6,7 +6,7 @@ Authorization value (``Bearer …``) or ``token=…``; and in an event under a k
 (``{"password": …}``). Every output path (plan, check, errors, ``send-test-event`` and its
 ``--sample-out`` file, ``adopt``) passes what it shows through these functions, so a
 credential is replaced by ``[hidden]`` wherever it was typed. Escaping for the output medium
-(``components.escaping``) is a separate, later step.
+(``components.guards.escaping``) is a separate, later step.
 
 Masking goes by structure, not by type: a key named like a credential (``is_credential_name``:
 case-insensitive, percent-decoded, NFKC-folded, invisible characters removed, so
@@ -25,7 +25,7 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import SplitResult, unquote_plus, urlsplit
 
-from components.escaping import escape_terminal, is_invisible
+from components.guards.escaping import escape_terminal, is_invisible
 
 HIDDEN = "[hidden]"
 

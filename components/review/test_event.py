@@ -24,13 +24,13 @@ from urllib.parse import urlsplit
 
 import requests
 
-from components.config import SECRET_PLACEHOLDER, Flow, TokenMode
-from components.files import MAX_EVENT_FILE_BYTES, FileError, read_text_limited
+from components.config.models import SECRET_PLACEHOLDER, Flow, TokenMode
 from components.fql import ConditionError, LeafVerdict, compile_trigger, explain, parse_fql
+from components.guards.files import MAX_EVENT_FILE_BYTES, FileError, read_text_limited
+from components.guards.unreachable import CONNECT_TIMEOUT_SECONDS, why_unreachable
 from components.mapping import render
 from components.pendula.flow_token import authorization_header, fingerprint
 from components.trigger import CUSTOM_CONTEXT_HEADER
-from components.unreachable import CONNECT_TIMEOUT_SECONDS, why_unreachable
 
 TOKEN_ENV = "PENDULA_TOKEN"
 """Environment variable that supplies the flow's Pendula API token (never a CLI argument)."""

@@ -1,0 +1,2 @@
+"""Segment's Public API: the read-only client and ``adopt`` (existing destinations into a
+stack file)."""
