@@ -57,6 +57,18 @@ def test_decode_config_text_is_the_programs_reading() -> None:
     assert decode_config_text("1" * 5000) == "1" * 5000  # past Python's digit limit: text
 
 
+DECLARED_PROJECT = """\
+name: segment-pendula
+config:
+  sandbox: {type: boolean, default: false}
+  maxMappingsPerDestination: {type: integer, default: 5}
+  allowedPendulaHosts: {type: array, items: {type: string}}
+  pendulaTokens: {type: object}
+  pendulaApiToken: {type: string, secret: true}
+"""
+"""A Pulumi.yaml declaring a type for each kind of value (and one secret key)."""
+
+
 @pytest.mark.parametrize(
     ("line", "message"),
     [
@@ -73,17 +85,10 @@ def test_decode_config_text_is_the_programs_reading() -> None:
 def test_values_of_the_wrong_declared_type_are_refused_as_the_engine_does(
     line: str, message: str
 ) -> None:
-    project = """\
-name: segment-pendula
-config:
-  sandbox: {type: boolean, default: false}
-  maxMappingsPerDestination: {type: integer, default: 5}
-  allowedPendulaHosts: {type: array, items: {type: string}}
-  pendulaTokens: {type: object}
-  pendulaApiToken: {type: string, secret: true}
-"""
     with pytest.raises(StackConfigError) as error:
-        resolve_stack_text(f"config:\n  segment-pendula:{line}\n", "f", project, "Pulumi.yaml")
+        resolve_stack_text(
+            f"config:\n  segment-pendula:{line}\n", "f", DECLARED_PROJECT, "Pulumi.yaml"
+        )
     assert message in str(error.value)
 
 
@@ -96,13 +101,4 @@ config:
     ],
 )  # fmt: skip
 def test_values_of_the_declared_type_pass(line: str) -> None:
-    project = """\
-name: segment-pendula
-config:
-  sandbox: {type: boolean, default: false}
-  maxMappingsPerDestination: {type: integer, default: 5}
-  allowedPendulaHosts: {type: array, items: {type: string}}
-  pendulaTokens: {type: object}
-  pendulaApiToken: {type: string, secret: true}
-"""
-    resolve_stack_text(f"config:\n  segment-pendula:{line}\n", "f", project, "Pulumi.yaml")
+    resolve_stack_text(f"config:\n  segment-pendula:{line}\n", "f", DECLARED_PROJECT, "Pulumi.yaml")
