@@ -12,10 +12,10 @@ import re
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from components.guards.endpoints import LOOPBACK_HOSTS
 from sandbox.seed import SeedError, read_seed_config
 
 DEFAULT_PORT = 8787
-_LOOPBACK_HOSTS = ("127.0.0.1", "localhost", r"\[::1\]")
 
 
 def stack_port(stack_file: Path) -> int:
@@ -48,7 +48,8 @@ def move_stack_port(stack_file: Path, port: int) -> int:
     if old == port:
         return 0
     text = stack_file.read_text(encoding="utf-8")
-    hosts = "|".join(_LOOPBACK_HOSTS)
+    # The hosts the endpoint rule calls loopback, as they stand in a URL (``[::1]``).
+    hosts = "|".join(re.escape(f"[{h}]" if ":" in h else h) for h in sorted(LOOPBACK_HOSTS))
     pattern = re.compile(rf"(https?://(?:{hosts})):{old}(?=[/\s\"']|$)", re.MULTILINE)
     moved, count = pattern.subn(rf"\g<1>:{port}", text)
     stack_file.write_text(moved, encoding="utf-8")
