@@ -12,6 +12,7 @@ import pytest
 import yaml
 
 from components.config.models import PROJECT, SECRET_KEYS, _ProjectConfig
+from components.config.stack_config import resolve_stack_text
 
 ROOT = Path(__file__).resolve().parent.parent
 PULUMI_YAML = yaml.safe_load((ROOT / "Pulumi.yaml").read_text())
@@ -79,7 +80,8 @@ def test_config_table_matches_pulumi_yaml() -> None:
 def test_stack_files_use_only_declared_keys() -> None:
     allowed_providers = {"segment:url", "segment:token"}
     for path in sorted((ROOT / "stacks").glob("Pulumi.*.yaml")):
-        config = yaml.safe_load(path.read_text())["config"]
+        # The engine's reading of the stack file alone (no Pulumi.yaml defaults mixed in).
+        config = resolve_stack_text(path.read_text(encoding="utf-8"), str(path)).config
         for key in config:
             if key.startswith(f"{PROJECT}:"):
                 assert key.removeprefix(f"{PROJECT}:") in SCHEMA, (path.name, key)
